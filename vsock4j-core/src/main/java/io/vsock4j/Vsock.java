@@ -1,0 +1,35 @@
+package io.vsock4j;
+
+import io.vsock4j.core.Machine;
+import io.vsock4j.spi.SocketProvider;
+
+/**
+ * Where sockets opened without a provider go. The default is a machine of this JVM whose only transport
+ * is the Java loopback (CID 1), so vsock code runs anywhere, VM or not, without touching the kernel.
+ * Thread-safe.
+ */
+public final class Vsock {
+    private static final Object LOCK = new Object();
+    /** Guarded by LOCK. */
+    private static SocketProvider defaultProvider;
+
+    private Vsock() {
+    }
+
+    /** The provider that {@code VsockSocket.open()} and friends use; created on first call. */
+    public static SocketProvider defaultProvider() {
+        synchronized (LOCK) {
+            if (defaultProvider == null) {
+                defaultProvider = Machine.loopback();
+            }
+            return defaultProvider;
+        }
+    }
+
+    /** Replaces the default provider (the command line does, per its --transport option). */
+    public static void setDefaultProvider(SocketProvider provider) {
+        synchronized (LOCK) {
+            defaultProvider = java.util.Objects.requireNonNull(provider);
+        }
+    }
+}

@@ -1,0 +1,306 @@
+package io.vsock4j.core;
+
+import io.vsock4j.SocketType;
+import io.vsock4j.VsockAddress;
+import io.vsock4j.engine.Connection;
+import io.vsock4j.engine.Packet;
+import io.vsock4j.engine.VirtioVsock;
+import io.vsock4j.engine.VirtioVsockHeader;
+import io.vsock4j.spi.Errno;
+import io.vsock4j.spi.SocketHandle;
+import io.vsock4j.spi.SocketProvider;
+import io.vsock4j.spi.Transport;
+import io.vsock4j.spi.TransportRole;
+import io.vsock4j.transport.loopback.LoopbackTransport;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Collections;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A vsock machine: one CID space with its table of bound and connected sockets, and up to one packet
+ * transport per role (H2G, G2H, LOCAL), as Linux's vsock core holds them. Sockets opened here run the
+ * Java engine; the machine routes each connection to a transport by the rules in {@link Routing} and
+ * hands every arriving packet to the connection or listener it is addressed to.
+ *
+ * <p>Who calls what: any thread opens sockets and uses them; each transport's delivery thread calls
+ * {@link #receive}; one timer thread, started on first need, runs close timeouts. Tables are concurrent
+ * or synchronized; the lock order is socket, then port table. {@link #close()} closes the transports
+ * and stops the timer: no thread of the machine outlives it.
+ */
+public final class Machine implements SocketProvider, AutoCloseable {
+    /** Sees every packet the machine sends and receives (capture, the demo). Called on the sending or delivering thread. */
+    @FunctionalInterface
+    public interface PacketTap {
+        void onPacket(boolean outbound, Transport transport, Packet packet);
+    }
+
+    private final String name;
+    private final Map<TransportRole, Transport> transports;
+    private final Routing.Slots slots;
+    private final PortTable ports;
+    private final ConcurrentHashMap<ConnectionKey, Connection> connected = new ConcurrentHashMap<>();
+    private final Object timerLock = new Object();
+    /** Guarded by timerLock; created on first use. */
+    private ScheduledThreadPoolExecutor timer;
+    private volatile PacketTap tap;
+    private volatile boolean closed;
+
+    private Machine(Builder b) {
+        this.name = b.name;
+        this.transports = Collections.unmodifiableMap(new EnumMap<>(b.transports));
+        Transport g2h = transports.get(TransportRole.G2H);
+        this.slots = new Routing.Slots(transports.containsKey(TransportRole.H2G), g2h != null,
+                g2h == null ? VsockAddress.CID_ANY : g2h.localCid(), transports.containsKey(TransportRole.LOCAL));
+        this.ports = new PortTable(b.mayBindReserved);
+        for (Transport t : transports.values()) {
+            t.start(this::receive);
+        }
+    }
+
+    /** A machine with only the Java loopback: CID 1, what the kernel offers with vsock_loopback alone. */
+    public static Machine loopback() {
+        return builder().name("loopback").transport(new LoopbackTransport()).build();
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Builds a machine; the transports are started by {@link #build}. */
+    public static final class Builder {
+        private String name = "machine";
+        private final Map<TransportRole, Transport> transports = new EnumMap<>(TransportRole.class);
+        private boolean mayBindReserved = Privileges.canBindReservedPorts();
+
+        public Builder name(String machineName) {
+            this.name = Objects.requireNonNull(machineName);
+            return this;
+        }
+
+        /** Fills the transport's role; a second transport for the same role is refused, as in the kernel. */
+        public Builder transport(Transport transport) {
+            if (transports.putIfAbsent(transport.role(), transport) != null) {
+                throw new IllegalArgumentException("machine " + name + " already has a " + transport.role()
+                        + " transport (the kernel's EBUSY)");
+            }
+            return this;
+        }
+
+        /** Whether sockets may bind ports up to 1023; by default, whether this process has CAP_NET_BIND_SERVICE. */
+        public Builder mayBindReservedPorts(boolean allowed) {
+            this.mayBindReserved = allowed;
+            return this;
+        }
+
+        public Machine build() {
+            return new Machine(this);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // SocketProvider
+
+    @Override
+    public SocketHandle open(SocketType type) throws IOException {
+        if (closed) {
+            throw new IOException("machine " + name + " is closed");
+        }
+        return new EngineSocket(this, Objects.requireNonNull(type));
+    }
+
+    @Override
+    public int localCid() {
+        return Routing.localCid(slots);
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    public Routing.Slots slots() {
+        return slots;
+    }
+
+    /** The transport in a slot, or null. */
+    public Transport transport(TransportRole role) {
+        return transports.get(role);
+    }
+
+    /** Attaches (or with null, detaches) the packet tap. Costs one volatile read per packet when off. */
+    public void tap(PacketTap newTap) {
+        this.tap = newTap;
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Routing and binding, for EngineSocket.
+
+    /** The transport a connection to {@code remote} uses: ENODEV for an empty slot, ESOCKTNOSUPPORT for SEQPACKET where it is not allowed. */
+    Transport route(VsockAddress remote, SocketType type) throws IOException {
+        TransportRole role = Routing.connectRole(slots, remote.cid(), remote.flags());
+        Transport t = transports.get(role);
+        if (t == null) {
+            throw Errno.ENODEV.exception("no " + role + " transport on machine " + name + " for " + remote.describe());
+        }
+        if (!t.supports(type)) {
+            throw Errno.ESOCKTNOSUPPORT.exception(type + " over the " + role + " transport of " + name);
+        }
+        return t;
+    }
+
+    VsockAddress bind(EngineSocket socket, VsockAddress local) throws IOException {
+        if (!Routing.canBind(slots, local.cid())) {
+            throw Errno.EADDRNOTAVAIL.exception("CID " + VsockAddress.cidToString(local.cid())
+                    + " is not a CID of machine " + name + " (local CID " + VsockAddress.cidToString(localCid()) + ")");
+        }
+        return ports.bind(socket, local.cid(), local.port());
+    }
+
+    void unbind(EngineSocket socket, VsockAddress local) {
+        ports.unbind(socket, local);
+    }
+
+    void addConnected(Connection c) {
+        connected.put(ConnectionKey.of(c), c);
+    }
+
+    void removeConnected(Connection c) {
+        connected.remove(ConnectionKey.of(c), c);
+    }
+
+    Future<?> schedule(Runnable task, long delayNanos) {
+        synchronized (timerLock) {
+            if (timer == null) {
+                timer = new ScheduledThreadPoolExecutor(1, r -> {
+                    Thread t = new Thread(r, "vsock4j-timer-" + name);
+                    t.setDaemon(true);
+                    return t;
+                });
+                timer.setRemoveOnCancelPolicy(true);
+                timer.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+            }
+            return timer.schedule(task, delayNanos, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    void sending(Transport t, Packet p) {
+        PacketTap current = tap;
+        if (current != null) {
+            current.onPacket(true, t, p);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // The receive path (virtio_transport_recv_pkt): one call per arriving packet, on the transport's thread.
+
+    /** Delivers a packet that arrived on {@code from} to the connection or listener it addresses. */
+    public void receive(Transport from, Packet p) {
+        PacketTap current = tap;
+        if (current != null) {
+            current.onPacket(false, from, p);
+        }
+        SocketType type = SocketType.fromVirtio(p.type);
+        if (type == null || VirtioVsockHeader.validate(p) != null) {
+            resetNoSocket(from, p);
+            return;
+        }
+        Connection c = connected.get(ConnectionKey.ofArriving(p));
+        if (c != null) {
+            if (c.transport() != from || c.type() != type) {
+                resetNoSocket(from, p);
+            } else {
+                c.onPacket(p);
+            }
+            return;
+        }
+        EngineSocket bound = ports.find((int) p.dstCid, p.dstPort);
+        if (bound == null || !bound.onPacket(from, p, type)) {
+            resetNoSocket(from, p);
+        }
+    }
+
+    /** virtio_transport_reset_no_sock: answer with RST, addresses swapped; never answer an RST. */
+    void resetNoSocket(Transport via, Packet cause) {
+        if (cause.op == VirtioVsock.OP_RST) {
+            return;
+        }
+        Packet rst = Packet.resetFor(cause);
+        sending(via, rst);
+        via.send(rst);
+    }
+
+    /** Connected sockets (tests check that nothing leaks). */
+    public int connectionCount() {
+        return connected.size();
+    }
+
+    /** Bound sockets (tests check that ports are freed). */
+    public int boundCount() {
+        return ports.size();
+    }
+
+    /** Closes the transports and the timer. Sockets still open see their transport go quiet. */
+    @Override
+    public void close() {
+        closed = true;
+        for (Connection c : connected.values()) {
+            c.transportReset();
+        }
+        for (Transport t : transports.values()) {
+            t.close();
+        }
+        synchronized (timerLock) {
+            if (timer != null) {
+                timer.shutdownNow();
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Machine[" + name + ", local CID " + VsockAddress.cidToString(localCid()) + ", " + transports.keySet() + "]";
+    }
+
+    /**
+     * How the kernel finds a connected socket (vsock_find_connected_socket): by the peer's CID and port
+     * and our port. Our CID is left out, as the kernel leaves it out: it is the one the socket bound,
+     * possibly ANY.
+     */
+    private record ConnectionKey(int remoteCid, int remotePort, int localPort) {
+        static ConnectionKey of(Connection c) {
+            return new ConnectionKey(c.remote().cid(), c.remote().port(), c.local().port());
+        }
+
+        static ConnectionKey ofArriving(Packet p) {
+            return new ConnectionKey((int) p.srcCid, p.srcPort, p.dstPort);
+        }
+    }
+
+    /** Whether this process may bind reserved ports: CAP_NET_BIND_SERVICE (bit 10) in CapEff. */
+    static final class Privileges {
+        private static final int CAP_NET_BIND_SERVICE = 10;
+
+        static boolean canBindReservedPorts() {
+            try {
+                for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                    if (line.startsWith("CapEff:")) {
+                        long caps = Long.parseUnsignedLong(line.substring(7).trim(), 16);
+                        return (caps & (1L << CAP_NET_BIND_SERVICE)) != 0;
+                    }
+                }
+            } catch (IOException | RuntimeException e) {
+                // Not Linux, or no /proc: fall back to the conservative answer.
+            }
+            return false;
+        }
+    }
+}

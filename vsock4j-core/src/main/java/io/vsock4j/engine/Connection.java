@@ -1,0 +1,758 @@
+package io.vsock4j.engine;
+
+import io.vsock4j.MessageFlags;
+import io.vsock4j.MessageInfo;
+import io.vsock4j.SocketType;
+import io.vsock4j.VsockAddress;
+import io.vsock4j.spi.Errno;
+import io.vsock4j.spi.Transport;
+
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.net.SocketException;
+import java.nio.channels.ClosedByInterruptException;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * One virtio-vsock connection: the state machine of net/vmw_vsock/virtio_transport_common.c and the
+ * blocking socket calls of af_vsock.c on top of it.
+ *
+ * <h2>The protocol in brief</h2>
+ * A connection is named by its two (CID, port) endpoints. The client sends REQUEST; a listener answers
+ * RESPONSE (both sides are then ESTABLISHED) or RST (nobody there: ECONNRESET). Data flows as RW packets,
+ * never more than the peer's credit allows ({@link Credit}); a receiver whose reader freed space says so
+ * with CREDIT_UPDATE, and a sender may ask with CREDIT_REQUEST. SHUTDOWN carries RCV and/or SEND: the
+ * peer will receive, or send, no more. Once both directions are shut and nothing is left to read, the
+ * side that notices sends RST and the connection is done; RST from either side ends it at once. A
+ * closing socket sends SHUTDOWN(RCV|SEND) and waits up to {@link #CLOSE_TIMEOUT_NANOS} for the peer's RST
+ * before sending its own. A packet that makes no sense in the current state resets this connection and
+ * nothing else; an RST is never answered.
+ *
+ * <h2>Threads and locks</h2>
+ * Two kinds of thread call in. Socket threads call {@link #connect}, {@link #send}, {@link #receive},
+ * {@link #shutdown} and {@link #release}, and may block; the transport's delivery thread calls
+ * {@link #onPacket}, which never blocks. Everything mutable is guarded by {@link #lock}, which is the
+ * owning socket's lock. Packets are built and handed to the transport while holding it
+ * ({@link Transport#send} only queues). Blocked threads wait on {@link #readable} or {@link #writable}
+ * and are woken by packets, by {@link #release} from another thread, or by interruption, which
+ * closes the socket as a channel would.
+ */
+public final class Connection {
+    /** VSOCK_CLOSE_TIMEOUT: how long a closed socket waits for the peer to finish. */
+    public static final long CLOSE_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(8);
+
+    /** What the machine does for a connection; called with the connection's lock held. */
+    public interface Owner {
+        /** The connection became ESTABLISHED by RESPONSE: make it findable by its endpoints. */
+        void established(Connection connection);
+
+        /** The connection is finished and released: forget it, free its port. */
+        void finished(Connection connection);
+
+        /** Runs {@code task} once after {@code delayNanos} on a machine thread. */
+        Future<?> schedule(Runnable task, long delayNanos);
+
+        /** Watchers of every packet (capture, demo), or null; called before the packet is sent. */
+        default void sending(Connection connection, Packet packet) {
+        }
+    }
+
+    private final ReentrantLock lock;
+    /** Signalled when data, a message, EOF or an error may be there for a reader; or a connect finished. */
+    private final Condition readable;
+    /** Signalled when credit, an error or a shutdown may let a writer go on. */
+    private final Condition writable;
+
+    private final Owner owner;
+    private final Transport transport;
+    private final SocketType type;
+    private final int virtioType;
+    /** Our endpoint as the packets carry it: the transport's CID and our port. */
+    private final VsockAddress local;
+    private final VsockAddress remote;
+
+    // All below guarded by lock.
+    private ConnectionState state = ConnectionState.IDLE;
+    private final Credit credit;
+    private final ReceiveQueue rx = new ReceiveQueue();
+    private final ReceiveQueue.MessageBounds bounds = new ReceiveQueue.MessageBounds();
+    /** SHUTDOWN flags we have sent (RCV = 1, SEND = 2, as the kernel's sk_shutdown). */
+    private int localShutdown;
+    /** SHUTDOWN flags the peer sent, or both after an RST. */
+    private int peerShutdown;
+    /** An error the next blocking call reports (connect failure, transport reset), or null. */
+    private Errno error;
+    /** The kernel's SOCK_DONE: the protocol is over for this connection. */
+    private boolean done;
+    /** close() was called: the socket is gone for its user. */
+    private boolean released;
+    private Future<?> closeTimer;
+    private int rcvLowat = 1;
+
+    public Connection(ReentrantLock lock, Owner owner, Transport transport, SocketType type,
+                      VsockAddress local, VsockAddress remote, long bufferSize) {
+        this.lock = lock;
+        this.readable = lock.newCondition();
+        this.writable = lock.newCondition();
+        this.owner = owner;
+        this.transport = transport;
+        this.type = type;
+        this.virtioType = type.virtioType();
+        this.local = local;
+        this.remote = remote;
+        this.credit = new Credit(clampBufAlloc(bufferSize));
+    }
+
+    /**
+     * A connection accepted by a listener from {@code request}: ESTABLISHED at once, RESPONSE sent. The
+     * caller has already made it findable.
+     */
+    public void acceptRequest(Packet request) {
+        lock.lock();
+        try {
+            credit.updateFromPeer(request.bufAlloc, request.fwdCnt);
+            state = ConnectionState.ESTABLISHED;
+            sendControl(VirtioVsock.OP_RESPONSE, 0);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Socket side: may block.
+
+    /**
+     * Sends REQUEST and waits for the answer.
+     *
+     * @param timeoutNanos at most this long (greater than 0)
+     */
+    public void connect(long timeoutNanos) throws IOException {
+        lock.lock();
+        try {
+            if (state != ConnectionState.IDLE) {
+                throw new IllegalStateException("connect on a " + state + " connection");
+            }
+            state = ConnectionState.CONNECTING;
+            sendControl(VirtioVsock.OP_REQUEST, 0);
+            long remaining = timeoutNanos;
+            while (state == ConnectionState.CONNECTING) {
+                if (remaining <= 0) {
+                    // The kernel gives up here; a RESPONSE that still comes finds no socket and gets RST.
+                    state = ConnectionState.CLOSED;
+                    throw Errno.ETIMEDOUT.connectException("connect to " + remote + " after "
+                            + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms");
+                }
+                remaining = await(readable, remaining);
+            }
+            if (state != ConnectionState.ESTABLISHED) {
+                Errno cause = error != null ? error : Errno.ECONNRESET;
+                error = null;
+                throw cause.connectException("connect to " + remote);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Sends bytes: for STREAM as many as credit allows, waiting for more; for SEQPACKET one message,
+     * split into packets whose last carries SEQ_EOM (and SEQ_EOR with MSG_EOR).
+     *
+     * @param timeoutNanos 0 waits forever; otherwise EAGAIN as a timeout, its bytesTransferred set
+     * @return bytes sent, possibly fewer than {@code len} when the connection failed part way or with
+     *         MSG_DONTWAIT
+     */
+    public int send(byte[] src, int off, int len, int flags, long timeoutNanos) throws IOException {
+        lock.lock();
+        try {
+            checkNotReleased();
+            if ((localShutdown & VirtioVsock.SHUTDOWN_SEND) != 0 || (peerShutdown & VirtioVsock.SHUTDOWN_RCV) != 0) {
+                throw Errno.EPIPE.exception(sendShutdownReason());
+            }
+            if (state != ConnectionState.ESTABLISHED) {
+                throw Errno.ENOTCONN.exception("send on " + local + " in state " + state);
+            }
+            if (type == SocketType.SEQPACKET && Integer.toUnsignedLong(len) > Integer.toUnsignedLong(credit.peerBufAlloc)) {
+                throw Errno.EMSGSIZE.exception(len + "-byte message, peer " + remote + " buffers "
+                        + Integer.toUnsignedString(credit.peerBufAlloc) + " bytes");
+            }
+            boolean dontWait = (flags & MessageFlags.MSG_DONTWAIT) != 0;
+            long remaining = timeoutNanos;
+            int written = 0;
+            while (written < len) {
+                long space;
+                while ((space = credit.txSpace()) == 0 && canSend()) {
+                    if (dontWait) {
+                        return written;
+                    }
+                    if (timeoutNanos > 0 && remaining <= 0) {
+                        InterruptedIOException timeout = (InterruptedIOException) Errno.EAGAIN.exception(
+                                "send to " + remote + " timed out waiting for credit");
+                        timeout.bytesTransferred = written;
+                        throw timeout;
+                    }
+                    remaining = timeoutNanos > 0 ? await(writable, remaining) : await(writable, Long.MAX_VALUE);
+                }
+                if (!canSend()) {
+                    if (written > 0 && type == SocketType.STREAM) {
+                        return written;
+                    }
+                    if (error != null) {
+                        throw error.exception("send to " + remote);
+                    }
+                    throw Errno.EPIPE.exception(sendShutdownReason());
+                }
+                int n = (int) Math.min(Math.min(len - written, space), VirtioVsock.MAX_PACKET_PAYLOAD_BYTES);
+                int seqFlags = 0;
+                if (type == SocketType.SEQPACKET && written + n == len) {
+                    seqFlags = VirtioVsock.SEQ_EOM | ((flags & MessageFlags.MSG_EOR) != 0 ? VirtioVsock.SEQ_EOR : 0);
+                }
+                sendData(src, off + written, n, seqFlags);
+                written += n;
+            }
+            return written;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private boolean canSend() {
+        return error == null && state == ConnectionState.ESTABLISHED
+                && (localShutdown & VirtioVsock.SHUTDOWN_SEND) == 0 && (peerShutdown & VirtioVsock.SHUTDOWN_RCV) == 0;
+    }
+
+    private String sendShutdownReason() {
+        return (localShutdown & VirtioVsock.SHUTDOWN_SEND) != 0
+                ? "send on " + local + " after shutdownOutput"
+                : "peer " + remote + " shut down receiving";
+    }
+
+    /**
+     * Receives. STREAM: waits for SO_RCVLOWAT bytes (all of {@code len} with MSG_WAITALL), EOF, an error
+     * or the timeout, then copies what is there. SEQPACKET: waits for a whole message and returns it,
+     * cut to {@code len} (MSG_TRUNC in {@code info}).
+     *
+     * @return bytes read (the message's real length with MSG_TRUNC), -1 at EOF, 0 with MSG_DONTWAIT and
+     *         nothing queued
+     */
+    public int receive(byte[] dst, int off, int len, int flags, long timeoutNanos, MessageInfo info) throws IOException {
+        lock.lock();
+        try {
+            checkNotReleased();
+            if (state == ConnectionState.IDLE || state == ConnectionState.CONNECTING) {
+                throw Errno.ENOTCONN.exception("receive on " + local + " before connect");
+            }
+            if ((localShutdown & VirtioVsock.SHUTDOWN_RCV) != 0) {
+                return -1;
+            }
+            if (len == 0) {
+                return 0; // as Linux: a zero-length buffer is valid and reads nothing, for both types
+            }
+            return type == SocketType.STREAM
+                    ? receiveStream(dst, off, len, flags, timeoutNanos, info)
+                    : receiveMessage(dst, off, len, flags, timeoutNanos, info);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private int receiveStream(byte[] dst, int off, int len, int flags, long timeoutNanos, MessageInfo info)
+            throws IOException {
+        boolean peek = (flags & MessageFlags.MSG_PEEK) != 0;
+        boolean dontWait = (flags & MessageFlags.MSG_DONTWAIT) != 0;
+        int target = (flags & MessageFlags.MSG_WAITALL) != 0 ? len : Math.min(rcvLowat, len);
+        long remaining = timeoutNanos;
+        int copied = 0;
+        while (true) {
+            int queued = rx.bytes();
+            if (queued > 0 && (queued >= target - copied || dontWait || noMoreData())) {
+                int n = rx.readStream(dst, off + copied, len - copied, peek);
+                if (peek) {
+                    return n;
+                }
+                consumed(n);
+                copied += n;
+                if (copied >= target || dontWait) {
+                    break;
+                }
+                continue;
+            }
+            if (noMoreData() || dontWait) {
+                break;
+            }
+            if (timeoutNanos > 0 && remaining <= 0) {
+                if (copied > 0) {
+                    break;
+                }
+                throw Errno.EAGAIN.exception("receive from " + remote + " timed out");
+            }
+            remaining = await(readable, timeoutNanos > 0 ? remaining : Long.MAX_VALUE);
+            checkNotReleased();
+        }
+        if (info != null) {
+            info.set(copied, 0);
+        }
+        if (copied > 0 || dontWait && !noMoreData()) {
+            return copied;
+        }
+        if (error != null) {
+            throw error.exception("receive from " + remote);
+        }
+        return -1;
+    }
+
+    private int receiveMessage(byte[] dst, int off, int len, int flags, long timeoutNanos, MessageInfo info)
+            throws IOException {
+        boolean peek = (flags & MessageFlags.MSG_PEEK) != 0;
+        long remaining = timeoutNanos;
+        while (rx.messages() == 0) {
+            if (noMoreData()) {
+                if (error != null) {
+                    throw error.exception("receive from " + remote);
+                }
+                return -1;
+            }
+            if ((flags & MessageFlags.MSG_DONTWAIT) != 0) {
+                return 0;
+            }
+            if (timeoutNanos > 0 && remaining <= 0) {
+                throw Errno.EAGAIN.exception("receive from " + remote + " timed out");
+            }
+            remaining = await(readable, timeoutNanos > 0 ? remaining : Long.MAX_VALUE);
+            checkNotReleased();
+        }
+        int total = rx.readMessage(dst, off, len, peek, bounds);
+        if (!peek) {
+            credit.onConsumed(total);
+            // Linux announces credit after every message read, so a sender blocked on a full buffer goes on.
+            sendControl(VirtioVsock.OP_CREDIT_UPDATE, 0);
+        }
+        int outFlags = (total > bounds.copiedBytes ? MessageFlags.MSG_TRUNC : 0)
+                | (bounds.endOfRecord ? MessageFlags.MSG_EOR : 0);
+        if (info != null) {
+            info.set(total, outFlags);
+        }
+        return (flags & MessageFlags.MSG_TRUNC) != 0 ? total : bounds.copiedBytes;
+    }
+
+    /** True once no more data can arrive: peer shut SEND, the protocol is done, or an error. */
+    private boolean noMoreData() {
+        return done || error != null || (peerShutdown & VirtioVsock.SHUTDOWN_SEND) != 0
+                || state == ConnectionState.CLOSED;
+    }
+
+    /** The reader took {@code n} bytes: account, and tell the sender when it matters. */
+    private void consumed(int n) {
+        credit.onConsumed(n);
+        if (credit.shouldAnnounce(rcvLowat) && state == ConnectionState.ESTABLISHED) {
+            sendControl(VirtioVsock.OP_CREDIT_UPDATE, 0);
+        }
+    }
+
+    /** shutdown(2): how is MessageFlags.SHUTDOWN_RECEIVE, _SEND or _BOTH; sends SHUTDOWN with those flags. */
+    public void shutdown(int how) throws IOException {
+        lock.lock();
+        try {
+            checkNotReleased();
+            if (state != ConnectionState.ESTABLISHED && state != ConnectionState.CLOSING) {
+                throw Errno.ENOTCONN.exception("shutdown on " + local + " in state " + state);
+            }
+            int add = how & VirtioVsock.SHUTDOWN_BOTH & ~localShutdown;
+            if (add == 0) {
+                return;
+            }
+            localShutdown |= add;
+            if (state == ConnectionState.ESTABLISHED) {
+                sendControl(VirtioVsock.OP_SHUTDOWN, add);
+            }
+            readable.signalAll();
+            writable.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * close(2) for this connection: wakes every blocked thread, then ends the protocol gracefully
+     * (SHUTDOWN both ways, RST after {@link #CLOSE_TIMEOUT_NANOS} if the peer does not finish), or at once
+     * when there is nothing to wait for.
+     */
+    public void release() {
+        lock.lock();
+        try {
+            if (released) {
+                return;
+            }
+            released = true;
+            readable.signalAll();
+            writable.signalAll();
+            switch (state) {
+                case IDLE, CONNECTING, CLOSED -> finish();
+                case ESTABLISHED, CLOSING -> {
+                    if ((peerShutdown & VirtioVsock.SHUTDOWN_BOTH) == VirtioVsock.SHUTDOWN_BOTH) {
+                        if (!done) {
+                            sendControl(VirtioVsock.OP_RST, 0);
+                        }
+                        finish();
+                        return;
+                    }
+                    if (localShutdown != VirtioVsock.SHUTDOWN_BOTH && !done) {
+                        // Like the kernel, close announces both directions, whatever was shut before.
+                        localShutdown = VirtioVsock.SHUTDOWN_BOTH;
+                        sendControl(VirtioVsock.OP_SHUTDOWN, VirtioVsock.SHUTDOWN_BOTH);
+                    }
+                    if (done) {
+                        finish();
+                    } else {
+                        closeTimer = owner.schedule(this::closeTimeout, CLOSE_TIMEOUT_NANOS);
+                    }
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void closeTimeout() {
+        lock.lock();
+        try {
+            if (state != ConnectionState.CLOSED) {
+                if (!done) {
+                    sendControl(VirtioVsock.OP_RST, 0);
+                }
+                markDone();
+                finish();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * The link under this connection is gone (the kernel's transport reset): ECONNRESET for whoever
+     * waits, nothing sent.
+     */
+    public void transportReset() {
+        lock.lock();
+        try {
+            if (state == ConnectionState.CLOSED) {
+                return;
+            }
+            error = Errno.ECONNRESET;
+            markDone();
+            if (released) {
+                finish();
+            } else {
+                state = ConnectionState.CLOSED;
+                owner.finished(this);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Transport side: never blocks.
+
+    /**
+     * Handles a packet the machine found for this connection. Called on the transport's delivery
+     * thread; takes ownership of the packet.
+     */
+    public void onPacket(Packet p) {
+        lock.lock();
+        try {
+            if (done || state == ConnectionState.CLOSED || state == ConnectionState.IDLE) {
+                // The kernel's SOCK_DONE check: this connection is over, the peer must learn it.
+                if (p.op != VirtioVsock.OP_RST) {
+                    sendPacket(Packet.resetFor(p));
+                }
+                return;
+            }
+            boolean gainedSpace = credit.updateFromPeer(p.bufAlloc, p.fwdCnt);
+            switch (state) {
+                case CONNECTING -> onPacketConnecting(p);
+                case ESTABLISHED -> onPacketEstablished(p);
+                default -> throw new AssertionError(state);
+            }
+            if (gainedSpace) {
+                writable.signalAll();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void onPacketConnecting(Packet p) {
+        switch (p.op) {
+            case VirtioVsock.OP_RESPONSE -> {
+                state = ConnectionState.ESTABLISHED;
+                owner.established(this);
+            }
+            case VirtioVsock.OP_INVALID -> {
+                return;
+            }
+            case VirtioVsock.OP_RST -> {
+                error = Errno.ECONNRESET;
+                state = ConnectionState.CLOSED;
+            }
+            default -> {
+                error = Errno.EPROTO;
+                sendPacket(Packet.resetFor(p));
+                state = ConnectionState.CLOSED;
+            }
+        }
+        readable.signalAll();
+    }
+
+    private void onPacketEstablished(Packet p) {
+        switch (p.op) {
+            case VirtioVsock.OP_RW -> {
+                if (p.len == 0) {
+                    return;
+                }
+                if (credit.wouldOverrun(p.len)) {
+                    // The peer ignored our credit. Linux drops such a packet; dropping bytes from the
+                    // middle of a stream corrupts it, so the engine resets instead.
+                    protocolViolation(p);
+                    return;
+                }
+                int seqFlags = type == SocketType.SEQPACKET ? p.flags & (VirtioVsock.SEQ_EOM | VirtioVsock.SEQ_EOR) : 0;
+                rx.enqueue(p.payload, p.payloadOffset, p.len, seqFlags);
+                credit.onReceived(p.len);
+                if (type == SocketType.SEQPACKET ? rx.messages() > 0 : rx.bytes() >= rcvLowat) {
+                    readable.signalAll();
+                }
+            }
+            case VirtioVsock.OP_CREDIT_REQUEST -> sendControl(VirtioVsock.OP_CREDIT_UPDATE, 0);
+            case VirtioVsock.OP_CREDIT_UPDATE -> writable.signalAll();
+            case VirtioVsock.OP_SHUTDOWN -> {
+                peerShutdown |= p.flags & VirtioVsock.SHUTDOWN_BOTH;
+                if (peerShutdown == VirtioVsock.SHUTDOWN_BOTH && rx.isEmpty()) {
+                    sendControl(VirtioVsock.OP_RST, 0);
+                    markDone();
+                    if (released) {
+                        finish();
+                    }
+                }
+                readable.signalAll();
+                writable.signalAll();
+            }
+            case VirtioVsock.OP_RST -> {
+                markDone();
+                if (released) {
+                    finish();
+                }
+            }
+            default -> protocolViolation(p);
+        }
+    }
+
+    /** A packet that makes no sense here: reset this connection, and only this one. */
+    private void protocolViolation(Packet p) {
+        sendPacket(Packet.resetFor(p));
+        markDone();
+        if (released) {
+            finish();
+        }
+    }
+
+    /** The kernel's virtio_transport_do_close: the protocol is over; readers drain, then EOF. */
+    private void markDone() {
+        done = true;
+        peerShutdown = VirtioVsock.SHUTDOWN_BOTH;
+        if (state == ConnectionState.ESTABLISHED) {
+            state = ConnectionState.CLOSING;
+        }
+        readable.signalAll();
+        writable.signalAll();
+    }
+
+    /** Leaves the machine for good. */
+    private void finish() {
+        if (closeTimer != null) {
+            closeTimer.cancel(false);
+            closeTimer = null;
+        }
+        rx.clear();
+        state = ConnectionState.CLOSED;
+        owner.finished(this);
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Options.
+
+    /** SO_VM_SOCKETS_BUFFER_SIZE on a live connection: the new size is advertised at once. */
+    public void setBufferSize(long bytes) {
+        lock.lock();
+        try {
+            int newAlloc = clampBufAlloc(bytes);
+            if (newAlloc != credit.bufAlloc) {
+                credit.bufAlloc = newAlloc;
+                if (state == ConnectionState.ESTABLISHED) {
+                    sendControl(VirtioVsock.OP_CREDIT_UPDATE, 0);
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** SO_RCVLOWAT: a raise above what is queued announces credit so the sender can fill it. */
+    public void setRcvLowat(int bytes) {
+        lock.lock();
+        try {
+            rcvLowat = Math.max(1, bytes);
+            if (state == ConnectionState.ESTABLISHED && rx.bytes() < rcvLowat && credit.hasUnannounced()) {
+                sendControl(VirtioVsock.OP_CREDIT_UPDATE, 0);
+            }
+            readable.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private static int clampBufAlloc(long bytes) {
+        return (int) Math.min(bytes, VirtioVsock.MAX_BUF_SIZE_BYTES);
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Sending packets (lock held).
+
+    private void sendControl(int op, int flags) {
+        Packet p = Packet.control(virtioType, op, flags, local, remote);
+        credit.stamp(p);
+        sendPacket(p);
+    }
+
+    private void sendData(byte[] src, int off, int n, int seqFlags) {
+        Packet p = Packet.control(virtioType, VirtioVsock.OP_RW, seqFlags, local, remote);
+        byte[] payload = new byte[n];
+        System.arraycopy(src, off, payload, 0, n);
+        p.payload = payload;
+        p.len = n;
+        credit.onSent(n);
+        credit.stamp(p);
+        sendPacket(p);
+    }
+
+    private void sendPacket(Packet p) {
+        owner.sending(this, p);
+        transport.send(p);
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Blocking.
+
+    /**
+     * Waits on {@code condition}; returns the nanoseconds left. Interruption closes the socket, as an
+     * interrupted channel does; a close by another thread is reported by the caller's next check.
+     */
+    private long await(Condition condition, long nanos) throws IOException {
+        try {
+            return nanos == Long.MAX_VALUE ? awaitForever(condition) : condition.awaitNanos(nanos);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            release();
+            ClosedByInterruptException closed = new ClosedByInterruptException();
+            closed.initCause(e);
+            throw closed;
+        } finally {
+            if (released && !Thread.currentThread().isInterrupted()) {
+                checkNotReleased();
+            }
+        }
+    }
+
+    private static long awaitForever(Condition condition) throws InterruptedException {
+        condition.await();
+        return Long.MAX_VALUE;
+    }
+
+    private void checkNotReleased() throws SocketException {
+        if (released) {
+            throw new SocketException("Socket closed");
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Views for the socket, tests and tools.
+
+    public SocketType type() {
+        return type;
+    }
+
+    public VsockAddress local() {
+        return local;
+    }
+
+    public VsockAddress remote() {
+        return remote;
+    }
+
+    public Transport transport() {
+        return transport;
+    }
+
+    public ConnectionState state() {
+        lock.lock();
+        try {
+            return state;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** SIOCINQ: bytes queued for the reader. */
+    public int queuedBytes() {
+        lock.lock();
+        try {
+            return rx.bytes();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** SIOCOUTQ: bytes sent that the peer's reader has not consumed. */
+    public int unacknowledgedBytes() {
+        lock.lock();
+        try {
+            return credit.txCnt - credit.peerFwdCnt;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Heap bytes held by the receive queue's arrays (at most a small factor over the buffer size). */
+    public long retainedBytes() {
+        lock.lock();
+        try {
+            return rx.retainedBytes();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** A consistent copy of the credit counters. */
+    public CreditSnapshot credit() {
+        lock.lock();
+        try {
+            return new CreditSnapshot(credit.bufAlloc, credit.fwdCnt, credit.rxBytes, credit.txCnt,
+                    credit.peerBufAlloc, credit.peerFwdCnt, credit.txSpace());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The credit counters at one moment, all u32 in ints except {@code txSpace}. */
+    public record CreditSnapshot(int bufAlloc, int fwdCnt, int rxBytes, int txCnt, int peerBufAlloc,
+                                 int peerFwdCnt, long txSpace) {
+    }
+
+    @Override
+    public String toString() {
+        return "Connection[" + type + " " + local + " -> " + remote + "]";
+    }
+}

@@ -1,0 +1,170 @@
+package io.vsock4j.engine;
+
+import java.util.ArrayDeque;
+
+/**
+ * The bytes a connection has received and its reader has not yet consumed, in arrival order.
+ *
+ * <p>Each RW payload is kept as it arrived (no copy) as one chunk, except small payloads (at most
+ * {@link VirtioVsock#GOOD_COPY_LEN_BYTES}), which are copied into the room left in the last chunk, as
+ * Linux does, so that a peer sending one-byte packets cannot make the queue hold one object per byte.
+ * With credit bounding the payload bytes to {@code buf_alloc}, the memory held stays within a small
+ * constant factor of the buffer size.
+ *
+ * <p>For SEQPACKET, a chunk that ends a message carries the packet's SEQ_EOM (and SEQ_EOR) flags, and
+ * nothing is ever merged behind such a chunk, so message boundaries are chunk boundaries. A stream read
+ * gathers across chunks; a message read takes chunks up to and including the next end of message.
+ *
+ * <p>Not thread-safe: guarded by the owning connection's lock.
+ */
+final class ReceiveQueue {
+    /** Room allocated for merged small payloads: one small array instead of many tiny ones. */
+    private static final int MERGE_CHUNK_BYTES = 1024;
+
+    private static final class Chunk {
+        byte[] data;
+        int start;
+        int end;
+        int seqFlags;
+        /** True when {@code data} was allocated here, so the room after {@code end} is ours to fill. */
+        boolean mergeable;
+    }
+
+    private final ArrayDeque<Chunk> chunks = new ArrayDeque<>();
+    private int bytes;
+    private int messages;
+
+    /** Payload bytes queued. */
+    int bytes() {
+        return bytes;
+    }
+
+    /** Complete SEQPACKET messages queued. */
+    int messages() {
+        return messages;
+    }
+
+    boolean isEmpty() {
+        return bytes == 0 && messages == 0;
+    }
+
+    /** Bytes of heap arrays the queue holds (for the memory bound). */
+    long retainedBytes() {
+        long total = 0;
+        for (Chunk c : chunks) {
+            total += c.data.length;
+        }
+        return total;
+    }
+
+    /** Queues {@code len} bytes of a packet's payload, taking ownership of the array when it keeps it. */
+    void enqueue(byte[] payload, int offset, int len, int seqFlags) {
+        Chunk last = chunks.peekLast();
+        if (len <= VirtioVsock.GOOD_COPY_LEN_BYTES && last != null && last.mergeable
+                && (last.seqFlags & VirtioVsock.SEQ_EOM) == 0 && last.data.length - last.end >= len) {
+            System.arraycopy(payload, offset, last.data, last.end, len);
+            last.end += len;
+            last.seqFlags = seqFlags;
+        } else {
+            Chunk c = new Chunk();
+            if (len <= VirtioVsock.GOOD_COPY_LEN_BYTES) {
+                c.data = new byte[MERGE_CHUNK_BYTES];
+                System.arraycopy(payload, offset, c.data, 0, len);
+                c.end = len;
+                c.mergeable = true;
+            } else {
+                c.data = payload;
+                c.start = offset;
+                c.end = offset + len;
+            }
+            c.seqFlags = seqFlags;
+            chunks.addLast(c);
+        }
+        bytes += len;
+        if ((seqFlags & VirtioVsock.SEQ_EOM) != 0) {
+            messages++;
+        }
+    }
+
+    /**
+     * Stream read: copies up to {@code len} bytes across chunks into {@code dst}.
+     *
+     * @param peek leave the bytes queued
+     * @return bytes copied
+     */
+    int readStream(byte[] dst, int off, int len, boolean peek) {
+        int copied = 0;
+        var it = chunks.iterator();
+        while (copied < len && it.hasNext()) {
+            Chunk c = it.next();
+            int n = Math.min(len - copied, c.end - c.start);
+            System.arraycopy(c.data, c.start, dst, off + copied, n);
+            copied += n;
+            if (!peek) {
+                c.start += n;
+                if (c.start == c.end) {
+                    it.remove();
+                }
+            }
+        }
+        if (!peek) {
+            bytes -= copied;
+        }
+        return copied;
+    }
+
+    /**
+     * Message read: copies the first queued message, or as much of it as fits, into {@code dst}; the
+     * rest of a message that does not fit is discarded (unless peeking). Requires {@link #messages()} > 0.
+     *
+     * @param info receives the message's full length and SEQ_EOR
+     * @return the message's full length in bytes (what it held, not what was copied)
+     */
+    int readMessage(byte[] dst, int off, int len, boolean peek, MessageBounds info) {
+        int total = 0;
+        int copied = 0;
+        int flags = 0;
+        var it = chunks.iterator();
+        while (it.hasNext()) {
+            Chunk c = it.next();
+            int size = c.end - c.start;
+            int n = Math.min(len - copied, size);
+            if (n > 0) {
+                System.arraycopy(c.data, c.start, dst, off + copied, n);
+                copied += n;
+            }
+            total += size;
+            flags = c.seqFlags;
+            if (!peek) {
+                it.remove();
+            }
+            if ((c.seqFlags & VirtioVsock.SEQ_EOM) != 0) {
+                break;
+            }
+        }
+        if (!peek) {
+            bytes -= total;
+            messages--;
+        }
+        info.messageBytes = total;
+        info.copiedBytes = copied;
+        info.endOfRecord = (flags & VirtioVsock.SEQ_EOR) != 0;
+        return total;
+    }
+
+    /** Drops everything (the connection is gone); returns the bytes dropped. */
+    int clear() {
+        int dropped = bytes;
+        chunks.clear();
+        bytes = 0;
+        messages = 0;
+        return dropped;
+    }
+
+    /** What {@link #readMessage} found: filled in by the call, read by its caller under the same lock. */
+    static final class MessageBounds {
+        int messageBytes;
+        int copiedBytes;
+        boolean endOfRecord;
+    }
+}

@@ -1,0 +1,45 @@
+package io.vsock4j.spi;
+
+import io.vsock4j.SocketType;
+import io.vsock4j.engine.Packet;
+
+/**
+ * A packet transport: the narrow interface where the Java engine meets a medium (the in-JVM loopback,
+ * a link to another machine, a virtqueue). The engine hands it packets to send; it hands the engine the
+ * packets that arrive. It knows nothing about connections.
+ *
+ * <p>Threads: {@link #send} is called by any thread, often while the caller holds a connection's lock,
+ * so it must not block for long: queue the packet and return. Arriving packets are delivered by the
+ * transport's own thread(s), one at a time per transport, in arrival order, through the
+ * {@link PacketReceiver} given to {@link #start}.
+ */
+public interface Transport extends AutoCloseable {
+    /** The slot this transport fills. */
+    TransportRole role();
+
+    /** The CID this machine has on this transport: the source CID of every packet it sends. */
+    int localCid();
+
+    /** Whether connections of this type may use this transport (SEQPACKET needs VIRTIO_VSOCK_F_SEQPACKET). */
+    boolean supports(SocketType type);
+
+    /** Begins delivering arriving packets to {@code receiver}. Called once, by the machine. */
+    void start(PacketReceiver receiver);
+
+    /**
+     * Queues a packet for the peer. After the call the transport owns the packet and its payload array.
+     * A packet sent after {@link #close} is dropped.
+     */
+    void send(Packet packet);
+
+    /** Stops delivery and frees the transport's threads. Idempotent. */
+    @Override
+    void close();
+
+    /** Where a transport delivers arriving packets. */
+    @FunctionalInterface
+    interface PacketReceiver {
+        /** Called on the transport's delivery thread; takes ownership of the packet. */
+        void receive(Transport from, Packet packet);
+    }
+}
