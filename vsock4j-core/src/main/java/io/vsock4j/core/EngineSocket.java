@@ -511,6 +511,11 @@ final class EngineSocket implements SocketHandle {
         }
 
         @Override
+        public void closeSocket() {
+            close();
+        }
+
+        @Override
         public Future<?> schedule(Runnable task, long delayNanos) {
             return machine.schedule(task, delayNanos);
         }

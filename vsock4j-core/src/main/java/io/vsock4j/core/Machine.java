@@ -238,6 +238,14 @@ public final class Machine implements SocketProvider, AutoCloseable {
         via.send(rst);
     }
 
+    /**
+     * The engine connection under a socket of some machine, or null when the socket is not an engine
+     * socket or not connected: for tools and tests that show credit and queue state.
+     */
+    public static Connection connectionOf(SocketHandle handle) {
+        return handle instanceof EngineSocket s ? s.connection() : null;
+    }
+
     /** Connected sockets (tests check that nothing leaks). */
     public int connectionCount() {
         return connected.size();

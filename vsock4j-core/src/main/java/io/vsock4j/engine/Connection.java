@@ -52,6 +52,9 @@ public final class Connection {
         /** The connection is finished and released: forget it, free its port. */
         void finished(Connection connection);
 
+        /** Closes the socket that owns this connection (an interrupted call closes it, as a channel's does). */
+        void closeSocket();
+
         /** Runs {@code task} once after {@code delayNanos} on a machine thread. */
         Future<?> schedule(Runnable task, long delayNanos);
 
@@ -655,7 +658,7 @@ public final class Connection {
             return nanos == Long.MAX_VALUE ? awaitForever(condition) : condition.awaitNanos(nanos);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            release();
+            owner.closeSocket();
             ClosedByInterruptException closed = new ClosedByInterruptException();
             closed.initCause(e);
             throw closed;
