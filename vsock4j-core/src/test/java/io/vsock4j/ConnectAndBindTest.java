@@ -167,6 +167,15 @@ class ConnectAndBindTest extends LoopbackFixture {
     }
 
     @Test
+    void acceptTimesOutAndTheListenerStaysUsable() throws Exception {
+        VsockServerSocket server = listen(6300);
+        server.setSoTimeout(100);
+        assertThatThrownBy(server::accept).isInstanceOf(SocketTimeoutException.class).hasMessageStartingWith("EAGAIN");
+        connect(6300);
+        assertThat(track(server.accept()).isConnected()).isTrue();
+    }
+
+    @Test
     void listenNeedsABoundSocket() throws Exception {
         SocketHandle h = track(machine.open(SocketType.STREAM));
         assertThatThrownBy(() -> h.listen(5)).isInstanceOf(SocketException.class).hasMessageStartingWith("EINVAL");

@@ -53,9 +53,11 @@ public final class Machine implements SocketProvider, AutoCloseable {
     private ScheduledThreadPoolExecutor timer;
     private volatile PacketTap tap;
     private volatile boolean closed;
+    private final long closeTimeoutNanos;
 
     private Machine(Builder b) {
         this.name = b.name;
+        this.closeTimeoutNanos = b.closeTimeout.toNanos();
         this.transports = Collections.unmodifiableMap(new EnumMap<>(b.transports));
         Transport g2h = transports.get(TransportRole.G2H);
         this.slots = new Routing.Slots(transports.containsKey(TransportRole.H2G), g2h != null,
@@ -80,6 +82,7 @@ public final class Machine implements SocketProvider, AutoCloseable {
         private String name = "machine";
         private final Map<TransportRole, Transport> transports = new EnumMap<>(TransportRole.class);
         private boolean mayBindReserved = Privileges.canBindReservedPorts();
+        private java.time.Duration closeTimeout = java.time.Duration.ofNanos(Connection.CLOSE_TIMEOUT_NANOS);
 
         public Builder name(String machineName) {
             this.name = Objects.requireNonNull(machineName);
@@ -98,6 +101,15 @@ public final class Machine implements SocketProvider, AutoCloseable {
         /** Whether sockets may bind ports up to 1023; by default, whether this process has CAP_NET_BIND_SERVICE. */
         public Builder mayBindReservedPorts(boolean allowed) {
             this.mayBindReserved = allowed;
+            return this;
+        }
+
+        /** How long a closed socket waits for its peer's RST before sending its own; 8 s as in Linux. */
+        public Builder closeTimeout(java.time.Duration timeout) {
+            if (timeout.isNegative() || timeout.isZero()) {
+                throw new IllegalArgumentException("close timeout must be positive: " + timeout);
+            }
+            this.closeTimeout = timeout;
             return this;
         }
 
@@ -175,6 +187,10 @@ public final class Machine implements SocketProvider, AutoCloseable {
 
     void removeConnected(Connection c) {
         connected.remove(ConnectionKey.of(c), c);
+    }
+
+    long closeTimeoutNanos() {
+        return closeTimeoutNanos;
     }
 
     Future<?> schedule(Runnable task, long delayNanos) {

@@ -41,7 +41,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * closes the socket as a channel would.
  */
 public final class Connection {
-    /** VSOCK_CLOSE_TIMEOUT: how long a closed socket waits for the peer to finish. */
+    /** VSOCK_CLOSE_TIMEOUT (8 s): how long a closed socket waits for the peer to finish. */
     public static final long CLOSE_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(8);
 
     /** What the machine does for a connection; called with the connection's lock held. */
@@ -57,6 +57,11 @@ public final class Connection {
 
         /** Runs {@code task} once after {@code delayNanos} on a machine thread. */
         Future<?> schedule(Runnable task, long delayNanos);
+
+        /** How long a closed socket waits for its peer to finish; {@link #CLOSE_TIMEOUT_NANOS} unless configured. */
+        default long closeTimeoutNanos() {
+            return CLOSE_TIMEOUT_NANOS;
+        }
 
         /** Watchers of every packet (capture, demo), or null; called before the packet is sent. */
         default void sending(Connection connection, Packet packet) {
@@ -410,7 +415,7 @@ public final class Connection {
                     if (done) {
                         finish();
                     } else {
-                        closeTimer = owner.schedule(this::closeTimeout, CLOSE_TIMEOUT_NANOS);
+                        closeTimer = owner.schedule(this::closeTimeout, owner.closeTimeoutNanos());
                     }
                 }
             }

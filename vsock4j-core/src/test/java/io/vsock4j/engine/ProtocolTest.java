@@ -31,7 +31,7 @@ class ProtocolTest {
     @BeforeEach
     void start() {
         wire = new Wire();
-        guest = Machine.builder().name("guest").transport(wire).build();
+        guest = Machine.builder().name("guest").transport(wire).closeTimeout(java.time.Duration.ofMillis(300)).build();
     }
 
     @AfterEach
@@ -107,6 +107,26 @@ class ProtocolTest {
             assertThat(close.flags).isEqualTo(SHUTDOWN_BOTH);
             // The host finishes with RST; the guest forgets the connection.
             wire.deliver(fromHost(OP_RST, 1600, 5700));
+            for (int i = 0; i < 200 && guest.connectionCount() > 0; i++) {
+                Thread.sleep(5);
+            }
+            assertThat(guest.connectionCount()).isZero();
+        }
+    }
+
+    @Test
+    void aClosedSocketWhosePeerNeverFinishesSendsRstAfterTheCloseTimeout() throws Exception {
+        try (VsockServerSocket server = VsockServerSocket.bind(guest, VsockAddress.of(VsockAddress.CID_ANY, 5704))) {
+            wire.deliver(fromHost(OP_REQUEST, 1606, 5704));
+            sent();
+            VsockSocket s = server.accept();
+            long start = System.nanoTime();
+            s.close();
+            assertThat(sent().op).isEqualTo(OP_SHUTDOWN);
+            assertThat(guest.connectionCount()).as("still waiting for the peer").isEqualTo(1);
+            Packet rst = sent();
+            assertThat(rst.op).isEqualTo(OP_RST);
+            assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start)).isGreaterThanOrEqualTo(300);
             for (int i = 0; i < 200 && guest.connectionCount() > 0; i++) {
                 Thread.sleep(5);
             }
