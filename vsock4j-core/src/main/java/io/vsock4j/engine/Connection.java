@@ -183,9 +183,11 @@ public final class Connection {
             if (state != ConnectionState.ESTABLISHED) {
                 throw Errno.ENOTCONN.exception("send on " + local + " in state " + state);
             }
-            if (type == SocketType.SEQPACKET && Integer.toUnsignedLong(len) > Integer.toUnsignedLong(credit.peerBufAlloc)) {
-                throw Errno.EMSGSIZE.exception(len + "-byte message, peer " + remote + " buffers "
-                        + Integer.toUnsignedString(credit.peerBufAlloc) + " bytes");
+            if (type == SocketType.SEQPACKET && Integer.toUnsignedLong(len) > credit.txBufferLimit()) {
+                // A message must fit in flight whole, or the peer could never read it and give credit back.
+                throw Errno.EMSGSIZE.exception(len + "-byte message; at most " + credit.txBufferLimit()
+                        + " bytes fit (peer " + remote + " buffers " + Integer.toUnsignedString(credit.peerBufAlloc)
+                        + ", this socket " + Integer.toUnsignedString(credit.bufAlloc) + ")");
             }
             boolean dontWait = (flags & MessageFlags.MSG_DONTWAIT) != 0;
             long remaining = timeoutNanos;
