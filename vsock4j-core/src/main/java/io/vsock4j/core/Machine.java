@@ -252,6 +252,7 @@ public final class Machine implements SocketProvider, AutoCloseable {
         Packet rst = Packet.resetFor(cause);
         sending(via, rst);
         via.send(rst);
+        via.flush();
     }
 
     /**

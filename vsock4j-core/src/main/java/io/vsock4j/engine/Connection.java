@@ -36,7 +36,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@link #shutdown} and {@link #release}, and may block; the transport's delivery thread calls
  * {@link #onPacket}, which never blocks. Everything mutable is guarded by {@link #lock}, which is the
  * owning socket's lock. Packets are built and handed to the transport while holding it
- * ({@link Transport#send} only queues). Blocked threads wait on {@link #readable} or {@link #writable}
+ * ({@link Transport#send} only queues, so the queue order is the lock order); every method then calls
+ * {@link Transport#flush} once its state change is complete, and before it waits. Blocked threads wait on {@link #readable} or {@link #writable}
  * and are woken by packets, by {@link #release} from another thread, or by interruption, which
  * closes the socket as a channel would.
  */
@@ -97,8 +98,12 @@ public final class Connection {
     private boolean done;
     /** close() was called: the socket is gone for its user. */
     private boolean released;
+    /** {@link #finish} ran: the machine has forgotten this connection. */
+    private boolean finished;
     private Future<?> closeTimer;
     private int rcvLowat = 1;
+    /** Counts wake-ups, so a thread that delivered packets itself just before waiting sees what they did. */
+    private long wakeups;
 
     public Connection(ReentrantLock lock, Owner owner, Transport transport, SocketType type,
                       VsockAddress local, VsockAddress remote, long bufferSize) {
@@ -126,6 +131,7 @@ public final class Connection {
             sendControl(VirtioVsock.OP_RESPONSE, 0);
         } finally {
             lock.unlock();
+            transport.flush();
         }
     }
 
@@ -162,6 +168,7 @@ public final class Connection {
             }
         } finally {
             lock.unlock();
+            transport.flush();
         }
     }
 
@@ -226,6 +233,7 @@ public final class Connection {
             return written;
         } finally {
             lock.unlock();
+            transport.flush();
         }
     }
 
@@ -266,6 +274,7 @@ public final class Connection {
                     : receiveMessage(dst, off, len, flags, timeoutNanos, info);
         } finally {
             lock.unlock();
+            transport.flush();
         }
     }
 
@@ -378,10 +387,11 @@ public final class Connection {
             if (state == ConnectionState.ESTABLISHED) {
                 sendControl(VirtioVsock.OP_SHUTDOWN, add);
             }
-            readable.signalAll();
-            writable.signalAll();
+            wakeReaders();
+            wakeWriters();
         } finally {
             lock.unlock();
+            transport.flush();
         }
     }
 
@@ -397,8 +407,8 @@ public final class Connection {
                 return;
             }
             released = true;
-            readable.signalAll();
-            writable.signalAll();
+            wakeReaders();
+            wakeWriters();
             switch (state) {
                 case IDLE, CONNECTING, CLOSED -> finish();
                 case ESTABLISHED, CLOSING -> {
@@ -423,6 +433,7 @@ public final class Connection {
             }
         } finally {
             lock.unlock();
+            transport.flush();
         }
     }
 
@@ -438,6 +449,7 @@ public final class Connection {
             }
         } finally {
             lock.unlock();
+            transport.flush();
         }
     }
 
@@ -488,10 +500,11 @@ public final class Connection {
                 default -> throw new AssertionError(state);
             }
             if (gainedSpace) {
-                writable.signalAll();
+                wakeWriters();
             }
         } finally {
             lock.unlock();
+            transport.flush();
         }
     }
 
@@ -514,7 +527,7 @@ public final class Connection {
                 state = ConnectionState.CLOSED;
             }
         }
-        readable.signalAll();
+        wakeReaders();
     }
 
     private void onPacketEstablished(Packet p) {
@@ -533,11 +546,11 @@ public final class Connection {
                 rx.enqueue(p.payload, p.payloadOffset, p.len, seqFlags);
                 credit.onReceived(p.len);
                 if (type == SocketType.SEQPACKET ? rx.messages() > 0 : rx.bytes() >= rcvLowat) {
-                    readable.signalAll();
+                    wakeReaders();
                 }
             }
             case VirtioVsock.OP_CREDIT_REQUEST -> sendControl(VirtioVsock.OP_CREDIT_UPDATE, 0);
-            case VirtioVsock.OP_CREDIT_UPDATE -> writable.signalAll();
+            case VirtioVsock.OP_CREDIT_UPDATE -> wakeWriters();
             case VirtioVsock.OP_SHUTDOWN -> {
                 peerShutdown |= p.flags & VirtioVsock.SHUTDOWN_BOTH;
                 if (peerShutdown == VirtioVsock.SHUTDOWN_BOTH && rx.isEmpty()) {
@@ -547,8 +560,8 @@ public final class Connection {
                         finish();
                     }
                 }
-                readable.signalAll();
-                writable.signalAll();
+                wakeReaders();
+                wakeWriters();
             }
             case VirtioVsock.OP_RST -> {
                 markDone();
@@ -576,12 +589,16 @@ public final class Connection {
         if (state == ConnectionState.ESTABLISHED) {
             state = ConnectionState.CLOSING;
         }
-        readable.signalAll();
-        writable.signalAll();
+        wakeReaders();
+        wakeWriters();
     }
 
-    /** Leaves the machine for good. */
+    /** Leaves the machine for good. Idempotent: a packet delivered during release may finish first. */
     private void finish() {
+        if (finished) {
+            return;
+        }
+        finished = true;
         if (closeTimer != null) {
             closeTimer.cancel(false);
             closeTimer = null;
@@ -607,6 +624,7 @@ public final class Connection {
             }
         } finally {
             lock.unlock();
+            transport.flush();
         }
     }
 
@@ -618,9 +636,10 @@ public final class Connection {
             if (state == ConnectionState.ESTABLISHED && rx.bytes() < rcvLowat && credit.hasUnannounced()) {
                 sendControl(VirtioVsock.OP_CREDIT_UPDATE, 0);
             }
-            readable.signalAll();
+            wakeReaders();
         } finally {
             lock.unlock();
+            transport.flush();
         }
     }
 
@@ -661,6 +680,13 @@ public final class Connection {
      * interrupted channel does; a close by another thread is reported by the caller's next check.
      */
     private long await(Condition condition, long nanos) throws IOException {
+        // What we queued must move before we sleep: the answer we wait for may depend on it. The flush
+        // may deliver that answer on this very thread; then there is nothing to wait for.
+        long seen = wakeups;
+        transport.flush();
+        if (wakeups != seen) {
+            return nanos;
+        }
         try {
             return nanos == Long.MAX_VALUE ? awaitForever(condition) : condition.awaitNanos(nanos);
         } catch (InterruptedException e) {
@@ -674,6 +700,16 @@ public final class Connection {
                 checkNotReleased();
             }
         }
+    }
+
+    private void wakeReaders() {
+        wakeups++;
+        readable.signalAll();
+    }
+
+    private void wakeWriters() {
+        wakeups++;
+        writable.signalAll();
     }
 
     private static long awaitForever(Condition condition) throws InterruptedException {

@@ -9,9 +9,11 @@ import io.vsock4j.engine.Packet;
  * packets that arrive. It knows nothing about connections.
  *
  * <p>Threads: {@link #send} is called by any thread, often while the caller holds a connection's lock,
- * so it must not block for long: queue the packet and return. Arriving packets are delivered by the
- * transport's own thread(s), one at a time per transport, in arrival order, through the
- * {@link PacketReceiver} given to {@link #start}.
+ * so it must not block for long: queue the packet and return. The engine then calls {@link #flush}
+ * from the same thread once its state change is complete; a transport may use that thread to move
+ * the queued packets (the Java loopback delivers them there), or ignore it and deliver from threads of
+ * its own. Either way arriving packets reach the {@link PacketReceiver} given to {@link #start} one at a
+ * time per transport, in the order they were sent.
  */
 public interface Transport extends AutoCloseable {
     /** The slot this transport fills. */
@@ -31,6 +33,15 @@ public interface Transport extends AutoCloseable {
      * A packet sent after {@link #close} is dropped.
      */
     void send(Packet packet);
+
+    /**
+     * Gives the transport the calling thread to move queued packets. Called by the engine after it
+     * queued packets and finished the state change that produced them, possibly still holding the
+     * sending connection's lock; never while a receive is in progress on this transport's delivery
+     * path unless the transport itself is delivering. The default does nothing.
+     */
+    default void flush() {
+    }
 
     /** Stops delivery and frees the transport's threads. Idempotent. */
     @Override
