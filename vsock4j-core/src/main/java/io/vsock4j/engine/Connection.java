@@ -658,7 +658,7 @@ public final class Connection {
 
     private void sendData(byte[] src, int off, int n, int seqFlags) {
         Packet p = Packet.control(virtioType, VirtioVsock.OP_RW, seqFlags, local, remote);
-        byte[] payload = new byte[n];
+        byte[] payload = PayloadPool.take(n);
         System.arraycopy(src, off, payload, 0, n);
         p.payload = payload;
         p.len = n;
