@@ -424,9 +424,14 @@ public final class Connection {
                         localShutdown = VirtioVsock.SHUTDOWN_BOTH;
                         sendControl(VirtioVsock.OP_SHUTDOWN, VirtioVsock.SHUTDOWN_BOTH);
                     }
+                    if (!done) {
+                        // Often the peer's RST comes back while our SHUTDOWN is delivered: then no
+                        // timer is needed (scheduling one wakes the timer thread on every close).
+                        transport.flush();
+                    }
                     if (done) {
                         finish();
-                    } else {
+                    } else if (!finished) {
                         closeTimer = owner.schedule(this::closeTimeout, owner.closeTimeoutNanos());
                     }
                 }
