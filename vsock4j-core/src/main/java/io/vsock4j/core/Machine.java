@@ -144,7 +144,10 @@ public final class Machine implements SocketProvider, Transport.PacketReceiver, 
     // ------------------------------------------------------------------------------------------------
     // Routing and binding, for EngineSocket.
 
-    /** The transport a connection to {@code remote} uses: ENODEV for an empty slot, ESOCKTNOSUPPORT for SEQPACKET where it is not allowed. */
+    /**
+     * The transport a connection to {@code remote} uses: ENODEV for an empty slot or a CID the transport
+     * cannot reach (vhost: no such guest), ESOCKTNOSUPPORT for SEQPACKET where it is not allowed.
+     */
     Transport route(VsockAddress remote, SocketType type) throws IOException {
         TransportRole role = Routing.connectRole(slots, remote.cid(), remote.flags());
         Transport t = transports.get(role);
@@ -156,8 +159,8 @@ public final class Machine implements SocketProvider, Transport.PacketReceiver, 
                     + " to " + remote.describe());
         }
         if (!t.reaches(remote.cid())) {
-            throw Errno.ENODEV.exception("no guest with CID " + VsockAddress.cidToString(remote.cid())
-                    + " on the " + role + " transport of " + name);
+            throw Errno.ENODEV.exception("CID " + VsockAddress.cidToString(remote.cid()) + " is not reachable over "
+                    + role + " transport " + t + " of " + name);
         }
         return t;
     }

@@ -55,6 +55,12 @@ public final class GuestTransport implements Transport {
         return type == SocketType.STREAM || seqpacket;
     }
 
+    /** Once the link is down there is no host to reach: connect fails with ENODEV, as with no G2H loaded. */
+    @Override
+    public boolean reaches(int remoteCid) {
+        return downReason == null;
+    }
+
     @Override
     public void start(PacketReceiver receiver) {
         link.start(new PacketLink.Receiver() {

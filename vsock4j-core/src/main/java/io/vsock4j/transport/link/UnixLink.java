@@ -21,7 +21,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * a broken frame or a truncated one at EOF takes the link down (every connection over it gets
  * ECONNRESET); what a well-framed packet says is checked by the transport on top (CIDs) and the engine
  * (ops, types, credit: RST). Memory is bounded: one frame being read, and at most
- * {@link #MAX_QUEUED_BYTES} waiting to be written; a peer that stops reading past that is dropped,
+ * {@link #MAX_QUEUED_BYTES} (and {@link #MAX_QUEUED_PACKETS}) waiting to be written; a peer that stops reading past that is dropped,
  * as vhost stops serving a guest that does not take its replies.
  *
  * <p>Threads: {@link #send} from any thread (queues only). Two daemon threads per link: the reader
@@ -29,8 +29,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * the queue with gathering writes. {@link #close()} closes the channel, which ends both.
  */
 public final class UnixLink implements PacketLink {
-    /** Bytes queued for the peer beyond which it counts as not reading. */
+    /** Frame bytes queued for the peer beyond which it counts as not reading. */
     public static final long MAX_QUEUED_BYTES = 32L * 1024 * 1024;
+    /** Packets queued for the peer beyond which it counts as not reading (bounds small control packets). */
+    public static final int MAX_QUEUED_PACKETS = 65_536;
     private static final int MAX_BATCH_PACKETS = 64;
 
     private final SocketChannel channel;
@@ -80,7 +82,7 @@ public final class UnixLink implements PacketLink {
             }
             outbound.addLast(packet);
             queuedBytes += VirtioVsock.HEADER_SIZE_BYTES + packet.len;
-            overflow = queuedBytes > MAX_QUEUED_BYTES;
+            overflow = queuedBytes > MAX_QUEUED_BYTES || outbound.size() > MAX_QUEUED_PACKETS;
             if (outbound.size() == 1) {
                 changed.signal();
             }
@@ -88,7 +90,8 @@ public final class UnixLink implements PacketLink {
             lock.unlock();
         }
         if (overflow) {
-            goDown("peer stopped reading: more than " + MAX_QUEUED_BYTES + " bytes queued");
+            goDown("peer stopped reading: more than " + MAX_QUEUED_PACKETS + " packets or "
+                    + MAX_QUEUED_BYTES + " bytes queued");
         }
     }
 

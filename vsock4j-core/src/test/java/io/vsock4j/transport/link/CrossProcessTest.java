@@ -130,5 +130,8 @@ class CrossProcessTest {
         assertThat(g2h.downReason()).isNotNull().doesNotContain("closed here");
         // The error was reported once; the connection is over, so a write is EPIPE, as in the kernel.
         assertThatThrownBy(() -> s.getOutputStream().write(1)).hasMessageStartingWith("EPIPE");
+        // No host any more: a new connect fails at once rather than timing out.
+        assertThatThrownBy(() -> VsockSocket.connect(guest, VsockAddress.of(VsockAddress.CID_HOST, LinkPeerMain.HOST_ECHO_PORT)))
+                .hasMessageStartingWith("ENODEV");
     }
 }

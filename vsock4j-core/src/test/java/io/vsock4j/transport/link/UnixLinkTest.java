@@ -225,6 +225,30 @@ class UnixLinkTest {
     }
 
     @Test
+    void aPeerThatSendsButNeverReadsIsDroppedBeforeItsRepliesPileUp() throws Exception {
+        SocketChannel ch = rawGuest();
+        awaitGuests(1);
+        // Every REQUEST to a closed port earns an RST the peer never reads: the host's queue must stop.
+        ByteBuffer frame = ByteBuffer.wrap(VirtioVsockHeader.encode(packet(3, VirtioVsock.OP_REQUEST, VirtioVsock.TYPE_STREAM, 600, 0)));
+        ByteBuffer many = ByteBuffer.allocate(frame.capacity() * 1024);
+        for (int i = 0; i < 1024; i++) {
+            many.put(frame.duplicate());
+        }
+        boolean dropped = false;
+        for (int i = 0; i < 2 * UnixLink.MAX_QUEUED_PACKETS / 1024 + 16 && !dropped; i++) {
+            many.flip();
+            try {
+                while (many.hasRemaining()) {
+                    ch.write(many);
+                }
+            } catch (IOException e) {
+                dropped = true; // the host hung up on us
+            }
+        }
+        awaitGuests(0);
+    }
+
+    @Test
     void aTruncatedFrameAtEndOfStreamDropsTheLink() throws Exception {
         SocketChannel ch = rawGuest();
         awaitGuests(1);
