@@ -36,7 +36,7 @@ import java.util.concurrent.TimeUnit;
  * or synchronized; the lock order is socket, then port table. {@link #close()} closes the transports
  * and stops the timer: no thread of the machine outlives it.
  */
-public final class Machine implements SocketProvider, AutoCloseable {
+public final class Machine implements SocketProvider, Transport.PacketReceiver, AutoCloseable {
     /** Sees every packet the machine sends and receives (capture, the demo). Called on the sending or delivering thread. */
     @FunctionalInterface
     public interface PacketTap {
@@ -64,7 +64,7 @@ public final class Machine implements SocketProvider, AutoCloseable {
                 g2h == null ? VsockAddress.CID_ANY : g2h.localCid(), transports.containsKey(TransportRole.LOCAL));
         this.ports = new PortTable(b.mayBindReserved);
         for (Transport t : transports.values()) {
-            t.start(this::receive);
+            t.start(this);
         }
     }
 
@@ -156,15 +156,23 @@ public final class Machine implements SocketProvider, AutoCloseable {
     // ------------------------------------------------------------------------------------------------
     // Routing and binding, for EngineSocket.
 
-    /** The transport a connection to {@code remote} uses: ENODEV for an empty slot, ESOCKTNOSUPPORT for SEQPACKET where it is not allowed. */
+    /**
+     * The transport a connection to {@code remote} uses: ENODEV for an empty slot or a CID the transport
+     * cannot reach (vhost: no such guest), ESOCKTNOSUPPORT for SEQPACKET where it is not allowed.
+     */
     Transport route(VsockAddress remote, SocketType type) throws IOException {
         TransportRole role = Routing.connectRole(slots, remote.cid(), remote.flags());
         Transport t = transports.get(role);
         if (t == null) {
             throw Errno.ENODEV.exception("no " + role + " transport on machine " + name + " for " + remote.describe());
         }
-        if (!t.supports(type)) {
-            throw Errno.ESOCKTNOSUPPORT.exception(type + " over the " + role + " transport of " + name);
+        if (!t.supports(type, remote.cid())) {
+            throw Errno.ESOCKTNOSUPPORT.exception(type + " over the " + role + " transport of " + name
+                    + " to " + remote.describe());
+        }
+        if (!t.reaches(remote.cid())) {
+            throw Errno.ENODEV.exception("CID " + VsockAddress.cidToString(remote.cid()) + " is not reachable over "
+                    + role + " transport " + t + " of " + name);
         }
         return t;
     }
@@ -263,9 +271,34 @@ public final class Machine implements SocketProvider, AutoCloseable {
         return handle instanceof EngineSocket s ? s.connection() : null;
     }
 
+    /**
+     * A link went down: every connection over {@code from} to {@code remoteCid} (CID_ANY: to any peer)
+     * gets ECONNRESET and nothing is sent. Connecting sockets are left to their timeout, as the kernel
+     * resets only connected ones (vsock_for_each_connected_socket).
+     */
+    @Override
+    public void transportReset(Transport from, int remoteCid) {
+        for (Connection c : connected.values()) {
+            if (c.transport() == from && (remoteCid == VsockAddress.CID_ANY || c.remote().cid() == remoteCid)) {
+                c.transportReset();
+            }
+        }
+    }
+
     /** Connected sockets (tests check that nothing leaks). */
     public int connectionCount() {
         return connected.size();
+    }
+
+    /** Connected sockets over one transport (the demo shows which transport carries what). */
+    public int connectionCount(Transport via) {
+        int n = 0;
+        for (Connection c : connected.values()) {
+            if (c.transport() == via) {
+                n++;
+            }
+        }
+        return n;
     }
 
     /** Bound sockets (tests check that ports are freed). */

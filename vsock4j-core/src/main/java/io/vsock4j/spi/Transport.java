@@ -25,6 +25,22 @@ public interface Transport extends AutoCloseable {
     /** Whether connections of this type may use this transport (SEQPACKET needs VIRTIO_VSOCK_F_SEQPACKET). */
     boolean supports(SocketType type);
 
+    /**
+     * Whether a connection of this type to {@code remoteCid} may use this transport: the kernel asks
+     * seqpacket_allow(remote_cid), and vhost answers per guest (false for a CID no guest has).
+     */
+    default boolean supports(SocketType type, int remoteCid) {
+        return supports(type);
+    }
+
+    /**
+     * Whether a packet for {@code remoteCid} has somewhere to go. A host transport answers false for a
+     * CID no running guest owns: vhost_transport_send_pkt fails with ENODEV, and so does connect().
+     */
+    default boolean reaches(int remoteCid) {
+        return true;
+    }
+
     /** Begins delivering arriving packets to {@code receiver}. Called once, by the machine. */
     void start(PacketReceiver receiver);
 
@@ -52,5 +68,13 @@ public interface Transport extends AutoCloseable {
     interface PacketReceiver {
         /** Called on the transport's delivery thread; takes ownership of the packet. */
         void receive(Transport from, Packet packet);
+
+        /**
+         * The link under {@code from} to the peer {@code remoteCid} (CID_ANY: to every peer) is gone:
+         * its connections fail with ECONNRESET, as on virtio's TRANSPORT_RESET event or a vhost device
+         * released by its VMM. Called once per lost link, on any thread.
+         */
+        default void transportReset(Transport from, int remoteCid) {
+        }
     }
 }
