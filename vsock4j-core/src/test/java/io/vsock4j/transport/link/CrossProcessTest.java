@@ -85,6 +85,12 @@ class CrossProcessTest {
 
         int cid = startPeer("guest", socket);
         assertThat(cid).isEqualTo(3);
+        // The guest knows its CID once it answered the hello; the host attaches it a moment later,
+        // when it has read that answer. Wait for the host's own view before dialling the guest.
+        for (int i = 0; i < 500 && !h2g.reaches(cid); i++) {
+            Thread.sleep(10);
+        }
+        assertThat(h2g.reaches(cid)).as("host attached guest %d", cid).isTrue();
 
         // Host to guest: 4 MiB through the guest's echo, both directions of the link in use at once.
         VsockSocket s = track(VsockSocket.connect(host, VsockAddress.of(cid, LinkPeerMain.GUEST_ECHO_PORT)));
