@@ -12,10 +12,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
- * A packet capture of one machine, written as pcap for Wireshark and tshark: what Linux shows on a
+ * A packet capture of a machine (or several), written as pcap for Wireshark and tshark: what Linux shows on a
  * vsockmon device ({@code ip link add type vsockmon; tcpdump -i vsockmon0 -w FILE}), for the Java engine.
  * Every packet any transport of the machine sends or receives becomes one LINKTYPE_VSOCK record, the
  * vsockmon header, the virtio header and the payload (cut at the snapshot length).
@@ -51,14 +53,12 @@ public final class Capture implements Machine.PacketTap, AutoCloseable {
     private IOException failure;
     /** Guarded by lock. */
     private boolean closed;
-    private final Clock clock;
-    /** The machine whose tap this is, or null. */
-    private final Machine machine;
+    private final Clock clock = Clock.systemUTC();
+    /** The machines whose tap this is; {@link #close} detaches them. */
+    private final List<Machine> machines = new CopyOnWriteArrayList<>();
 
-    private Capture(OutputStream out, int snaplen, Machine machine) throws IOException {
+    private Capture(OutputStream out, int snaplen) throws IOException {
         this.out = out;
-        this.clock = Clock.systemUTC();
-        this.machine = machine;
         this.writer = new PcapWriter(out, snaplen);
     }
 
@@ -67,33 +67,41 @@ public final class Capture implements Machine.PacketTap, AutoCloseable {
      * at most {@code snaplen} bytes of each record. Close the capture to stop and flush.
      */
     public static Capture start(Machine machine, Path file, int snaplen) throws IOException {
-        Capture c = create(file, snaplen, Objects.requireNonNull(machine));
-        machine.tap(c);
-        return c;
+        return open(file, snaplen).attach(machine);
     }
 
-    /** A capture into {@code file} attached to no machine: a tap to install, or to call from another tap. */
+    /**
+     * A capture into {@code file} attached to no machine yet: {@link #attach} machines to it, or call
+     * {@link #onPacket} from another tap (a machine holds one tap).
+     */
     public static Capture open(Path file, int snaplen) throws IOException {
-        return create(file, snaplen, null);
-    }
-
-    /** A capture into a stream, attached to no machine; {@link #close} closes the stream. */
-    public static Capture to(OutputStream out, int snaplen) throws IOException {
-        return new Capture(Objects.requireNonNull(out), snaplen, null);
-    }
-
-    private static Capture create(Path file, int snaplen, Machine machine) throws IOException {
         if (snaplen < PcapWriter.HEADERS_BYTES) {
             throw new IllegalArgumentException("snaplen " + snaplen + " is below " + PcapWriter.HEADERS_BYTES
                     + " bytes, the vsockmon and virtio headers");
         }
         OutputStream out = new BufferedOutputStream(Files.newOutputStream(file), 64 * 1024);
         try {
-            return new Capture(out, snaplen, machine);
+            return new Capture(out, snaplen);
         } catch (IOException | RuntimeException e) {
             out.close();
             throw e;
         }
+    }
+
+    /** A capture into a stream, attached to no machine; {@link #close} closes the stream. */
+    public static Capture to(OutputStream out, int snaplen) throws IOException {
+        return new Capture(Objects.requireNonNull(out), snaplen);
+    }
+
+    /**
+     * Makes this capture {@code machine}'s tap (replacing any other), so one file can hold several
+     * machines, a whole test suite. A packet between two Java machines over a link is then recorded twice,
+     * sent and received, as captures on two hosts would show it. {@link #close} detaches every machine.
+     */
+    public Capture attach(Machine machine) {
+        machines.add(Objects.requireNonNull(machine));
+        machine.tap(this);
+        return this;
     }
 
     @Override
@@ -132,11 +140,11 @@ public final class Capture implements Machine.PacketTap, AutoCloseable {
         }
     }
 
-    /** Detaches from the machine (if {@link #start} attached it), flushes and closes the file. Idempotent. */
+    /** Detaches from the machines it was attached to, flushes and closes the file. Idempotent. */
     @Override
     public void close() throws IOException {
-        if (machine != null) {
-            machine.tap(null);
+        for (Machine m : machines) {
+            m.tap(null);
         }
         IOException error;
         long written;
