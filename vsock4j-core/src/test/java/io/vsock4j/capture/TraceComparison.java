@@ -8,7 +8,6 @@ import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.TreeSet;
 
 /**
@@ -261,9 +260,5 @@ final class TraceComparison {
             m.put(d, 0L);
         }
         return m;
-    }
-
-    static String describe(List<String> problems) {
-        return problems.isEmpty() ? "no problems" : String.join("\n", Objects.requireNonNull(problems));
     }
 }
