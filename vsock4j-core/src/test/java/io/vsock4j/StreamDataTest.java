@@ -111,7 +111,7 @@ class StreamDataTest extends LoopbackFixture {
     @Test
     void readingResumesTheFlowWithACreditUpdate() throws Exception {
         ConcurrentLinkedQueue<Packet> creditUpdates = new ConcurrentLinkedQueue<>();
-        machine.tap((outbound, transport, packet) -> {
+        machine.addTap((outbound, transport, packet) -> {
             if (outbound && packet.op == VirtioVsock.OP_CREDIT_UPDATE) {
                 creditUpdates.add(packet);
             }

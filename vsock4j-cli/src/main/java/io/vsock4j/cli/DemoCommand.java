@@ -58,7 +58,7 @@ public final class DemoCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         try (Machine machine = Machine.loopback();
              ExecutorService peer = Executors.newVirtualThreadPerTaskExecutor()) {
-            machine.tap(this::printPacket);
+            machine.addTap(this::printPacket);
             showPackets = !quietPackets;
             intro(machine);
             try (VsockServerSocket server = VsockServerSocket.bind(machine, VsockAddress.of(VsockAddress.CID_ANY, PORT))) {

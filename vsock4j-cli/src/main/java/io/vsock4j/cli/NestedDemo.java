@@ -51,7 +51,7 @@ final class NestedDemo {
             List<VsockServerSocket> listeners = new ArrayList<>();
             for (int i = 0; i < machines.length; i++) {
                 Machine m = machines[i];
-                m.tap((outbound, transport, p) -> recordRequest(m, outbound, transport, p));
+                m.addTap((outbound, transport, p) -> recordRequest(m, outbound, transport, p));
                 VsockServerSocket server = VsockServerSocket.bind(m, VsockAddress.of(VsockAddress.CID_ANY, PORT));
                 listeners.add(server);
                 String name = names[i];

@@ -71,8 +71,8 @@ public final class Capture implements Machine.PacketTap, AutoCloseable {
     }
 
     /**
-     * A capture into {@code file} attached to no machine yet: {@link #attach} machines to it, or call
-     * {@link #onPacket} from another tap (a machine holds one tap).
+     * A capture into {@code file} attached to no machine yet: {@link #attach} machines to it (a machine
+     * may have other taps beside it).
      */
     public static Capture open(Path file, int snaplen) throws IOException {
         if (snaplen < PcapWriter.HEADERS_BYTES) {
@@ -100,7 +100,7 @@ public final class Capture implements Machine.PacketTap, AutoCloseable {
      */
     public Capture attach(Machine machine) {
         machines.add(Objects.requireNonNull(machine));
-        machine.tap(this);
+        machine.addTap(this);
         return this;
     }
 
@@ -144,7 +144,7 @@ public final class Capture implements Machine.PacketTap, AutoCloseable {
     @Override
     public void close() throws IOException {
         for (Machine m : machines) {
-            m.tap(null);
+            m.removeTap(this);
         }
         IOException error;
         long written;

@@ -51,7 +51,10 @@ public final class Machine implements SocketProvider, Transport.PacketReceiver, 
     private final Object timerLock = new Object();
     /** Guarded by timerLock; created on first use. */
     private ScheduledThreadPoolExecutor timer;
-    private volatile PacketTap tap;
+    private static final PacketTap[] NO_TAPS = {};
+    /** Copy-on-write under tapLock; read without a lock on every packet. */
+    private volatile PacketTap[] taps = NO_TAPS;
+    private final Object tapLock = new Object();
     private volatile boolean closed;
     private final long closeTimeoutNanos;
 
@@ -148,9 +151,23 @@ public final class Machine implements SocketProvider, Transport.PacketReceiver, 
         return transports.get(role);
     }
 
-    /** Attaches (or with null, detaches) the packet tap. Costs one volatile read per packet when off. */
-    public void tap(PacketTap newTap) {
-        this.tap = newTap;
+    /**
+     * Adds a packet tap: it sees every packet this machine sends and receives. Taps cost one volatile
+     * read and an empty loop per packet when there are none.
+     */
+    public void addTap(PacketTap tap) {
+        synchronized (tapLock) {
+            PacketTap[] grown = java.util.Arrays.copyOf(taps, taps.length + 1);
+            grown[grown.length - 1] = Objects.requireNonNull(tap);
+            taps = grown;
+        }
+    }
+
+    /** Removes a tap added before; unknown taps are ignored. */
+    public void removeTap(PacketTap tap) {
+        synchronized (tapLock) {
+            taps = java.util.Arrays.stream(taps).filter(t -> t != tap).toArray(PacketTap[]::new);
+        }
     }
 
     // ------------------------------------------------------------------------------------------------
@@ -217,9 +234,8 @@ public final class Machine implements SocketProvider, Transport.PacketReceiver, 
     }
 
     void sending(Transport t, Packet p) {
-        PacketTap current = tap;
-        if (current != null) {
-            current.onPacket(true, t, p);
+        for (PacketTap tap : taps) {
+            tap.onPacket(true, t, p);
         }
     }
 
@@ -228,9 +244,8 @@ public final class Machine implements SocketProvider, Transport.PacketReceiver, 
 
     /** Delivers a packet that arrived on {@code from} to the connection or listener it addresses. */
     public void receive(Transport from, Packet p) {
-        PacketTap current = tap;
-        if (current != null) {
-            current.onPacket(false, from, p);
+        for (PacketTap tap : taps) {
+            tap.onPacket(false, from, p);
         }
         SocketType type = SocketType.fromVirtio(p.type);
         if (type == null || VirtioVsockHeader.validate(p) != null) {

@@ -68,12 +68,13 @@ final class GoldenScenarios {
         GoldenScenarios s;
         try (Machine m = Machine.loopback(); Capture capture = Capture.open(file, snaplen)) {
             s = new GoldenScenarios(m);
-            m.tap((outbound, transport, packet) -> {
-                capture.onPacket(outbound, transport, packet);
+            capture.attach(m);
+            Machine.PacketTap record = (outbound, transport, packet) -> {
                 if (!outbound) {
                     s.seen.add(snapshot(packet));
                 }
-            });
+            };
+            m.addTap(record);
             switch (name) {
                 case "refused" -> s.refused();
                 case "stream" -> s.stream();
@@ -83,7 +84,7 @@ final class GoldenScenarios {
                 default -> throw new IllegalArgumentException("no scenario " + name);
             }
             s.awaitQuiet();
-            m.tap(null);
+            m.removeTap(record);
         }
         return new Run(PcapReader.read(file), List.copyOf(s.seen));
     }

@@ -41,7 +41,7 @@ class NestedTopologyTest {
     void build() throws IOException {
         net = Topology.nested();
         for (Machine m : machines()) {
-            m.tap((outbound, transport, p) -> {
+            m.addTap((outbound, transport, p) -> {
                 if (outbound && p.op == VirtioVsock.OP_REQUEST) {
                     requests.put(m.name() + ":" + Integer.toUnsignedString(p.dstPort), transport);
                 }
