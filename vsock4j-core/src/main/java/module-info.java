@@ -16,4 +16,5 @@ module io.vsock4j {
     exports io.vsock4j.engine;
     exports io.vsock4j.core;
     exports io.vsock4j.transport.loopback;
+    exports io.vsock4j.transport.kernel;
 }
