@@ -247,12 +247,22 @@ final class EngineSocket implements SocketHandle {
 
     @Override
     public int send(byte[] src, int off, int len, int flags, long timeoutNanos) throws IOException {
-        return connected("send").send(src, off, len, flags, timeoutNanos);
+        try {
+            return connected("send").send(src, off, len, flags, timeoutNanos);
+        } catch (ClosedByInterruptException e) {
+            close(); // the connection released itself; the socket is closed too, as the contract says
+            throw e;
+        }
     }
 
     @Override
     public int receive(byte[] dst, int off, int len, int flags, long timeoutNanos, MessageInfo info) throws IOException {
-        return connected("receive").receive(dst, off, len, flags, timeoutNanos, info);
+        try {
+            return connected("receive").receive(dst, off, len, flags, timeoutNanos, info);
+        } catch (ClosedByInterruptException e) {
+            close();
+            throw e;
+        }
     }
 
     @Override

@@ -68,6 +68,12 @@ final class KernelIo {
                 return done; // a short count; the next call reports why
             }
             fd.ensureOpen(); // a SEQPACKET sender woken by close sees EPIPE: report the close
+            if (errno == LinuxAbi.ENOMEM && s.socketType() == SocketType.SEQPACKET) {
+                // Linux 6.1's vsock_connectible_sendmsg reports every enqueue error as ENOMEM; the one a
+                // SEQPACKET enqueue refuses a message for is EMSGSIZE (larger than the peer's buffer).
+                throw Errno.EMSGSIZE.exception(len + "-byte message to " + s.remoteAddress()
+                        + " (the kernel said ENOMEM: larger than the peer's buffer)");
+            }
             throw KernelErrors.exception(errno, "send to " + s.remoteAddress());
         }
     }
@@ -75,11 +81,22 @@ final class KernelIo {
     static int receiveStream(KernelSocket s, KernelFd fd, MemorySegment scratch, byte[] dst, int off, int len,
                              int flags, long deadline, MessageInfo info) throws IOException {
         boolean dontWait = (flags & MessageFlags.MSG_DONTWAIT) != 0;
-        boolean waitAll = (flags & MessageFlags.MSG_WAITALL) != 0 && (flags & MessageFlags.MSG_PEEK) == 0;
+        boolean peek = (flags & MessageFlags.MSG_PEEK) != 0;
+        boolean waitAll = (flags & MessageFlags.MSG_WAITALL) != 0 && !peek;
+        // A non-blocking recv returns what is queued even below SO_RCVLOWAT; poll(2) honours it, so a
+        // blocking read with a low-water mark asks poll first, as the kernel's blocking recv would wait.
+        boolean lowat = s.rcvLowat() > 1 && !dontWait && !peek && len > 1;
         int sysFlags = LinuxAbi.MSG_DONTWAIT | (flags & MessageFlags.MSG_PEEK);
         MemorySegment all = MemorySegment.ofArray(dst);
         int done = 0;
         while (true) {
+            if (lowat && done == 0 && !readable(fd, scratch)) {
+                if (Deadlines.passed(deadline)) {
+                    throw Errno.EAGAIN.exception("receive from " + s.remoteAddress() + " timed out");
+                }
+                fd.await(Poller.READ, deadline, scratch);
+                continue;
+            }
             long r;
             fd.begin();
             try {
@@ -101,6 +118,9 @@ final class KernelIo {
             if (errno != LinuxAbi.EAGAIN) {
                 if (done > 0) {
                     return filled(info, done, 0);
+                }
+                if (endedConnection(s, errno)) {
+                    return -1;
                 }
                 throw KernelErrors.exception(errno, "receive from " + s.remoteAddress());
             }
@@ -157,6 +177,14 @@ final class KernelIo {
             }
             int errno = (int) -r;
             if (errno != LinuxAbi.EAGAIN) {
+                if (endedConnection(s, errno)) {
+                    return -1;
+                }
+                if (errno == LinuxAbi.ENOMEM && (flags & MessageFlags.MSG_PEEK) != 0) {
+                    // Linux 6.1's virtio_transport_seqpacket_dequeue refuses MSG_PEEK (EOPNOTSUPP), and
+                    // __vsock_seqpacket_recvmsg reports that as ENOMEM; the message stays queued.
+                    throw Errno.EOPNOTSUPP.exception("MSG_PEEK on a SEQPACKET socket: this kernel cannot peek messages");
+                }
                 throw KernelErrors.exception(errno, "receive from " + s.remoteAddress());
             }
             if (dontWait) {
@@ -166,6 +194,26 @@ final class KernelIo {
                 throw Errno.EAGAIN.exception("receive from " + s.remoteAddress() + " timed out");
             }
             fd.await(Poller.READ, deadline, scratch);
+        }
+    }
+
+    /**
+     * ENOTCONN from recv on a socket that was connected means the connection is over: Linux returns 0
+     * (EOF) once the peer is done, but a local shutdown(2) after that clears SOCK_DONE (vsock_shutdown) and
+     * later reads say ENOTCONN. The Java engine, and the SocketHandle contract, call that EOF.
+     */
+    private static boolean endedConnection(KernelSocket s, int errno) {
+        return errno == LinuxAbi.ENOTCONN && s.connectedFlag();
+    }
+
+    /** poll(2) for POLLIN now: data (at least SO_RCVLOWAT), EOF or an error is there. */
+    private static boolean readable(KernelFd fd, MemorySegment scratch) throws IOException {
+        fd.begin();
+        try {
+            int revents = Native.pollNow(scratch, scratch.asSlice(32, 8), fd.fd, LinuxAbi.POLLIN);
+            return revents < 0 || (revents & (LinuxAbi.POLLIN | LinuxAbi.POLLERR | LinuxAbi.POLLHUP)) != 0;
+        } finally {
+            fd.end();
         }
     }
 

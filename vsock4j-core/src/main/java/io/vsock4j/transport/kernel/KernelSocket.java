@@ -52,6 +52,8 @@ final class KernelSocket implements SocketHandle {
     /** Guarded by readLock: recvmsg's msghdr + iovec and its growing data buffer. */
     private MemorySegment msghdr;
     private MemorySegment recvBuffer;
+    /** SO_RCVLOWAT as last set through {@link #setOption}; a blocking read then polls first (KernelIo). */
+    private volatile int rcvLowat = 1;
     private volatile boolean listening;
     private volatile boolean connected;
 
@@ -292,6 +294,9 @@ final class KernelSocket implements SocketHandle {
         } finally {
             fd.end();
         }
+        if (option == VsockOptions.SO_RCVLOWAT) {
+            rcvLowat = (Integer) value;
+        }
     }
 
     @Override
@@ -306,6 +311,10 @@ final class KernelSocket implements SocketHandle {
 
     SocketType socketType() {
         return type;
+    }
+
+    int rcvLowat() {
+        return rcvLowat;
     }
 
     boolean connectedFlag() {

@@ -58,6 +58,7 @@ final class LinuxAbi {
     static final int EPOLLONESHOT = 1 << 30;
     /** struct epoll_event is packed on x86-64: u32 events, u64 data. */
     static final int EPOLL_EVENT_BYTES = 12;
+    static final short POLLIN = 0x1;
     static final short POLLOUT = 0x4;
     static final short POLLERR = 0x8;
     static final short POLLHUP = 0x10;
@@ -66,10 +67,12 @@ final class LinuxAbi {
     static final int ENOENT = 2;
     static final int EINTR = 4;
     static final int EAGAIN = 11;
+    static final int ENOMEM = 12;
     static final int EEXIST = 17;
     static final int ENOTTY = 25;
     static final int EOPNOTSUPP = 95;
     static final int EISCONN = 106;
+    static final int ENOTCONN = 107;
     static final int EINPROGRESS = 115;
     static final int EALREADY = 114;
 }
