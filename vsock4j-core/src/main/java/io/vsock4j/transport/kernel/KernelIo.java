@@ -34,6 +34,9 @@ final class KernelIo {
 
     static int send(KernelSocket s, KernelFd fd, MemorySegment scratch, byte[] src, int off, int len, int flags,
                     long deadline) throws IOException {
+        if (s.socketType() == SocketType.SEQPACKET) {
+            return sendMessage(s, fd, scratch, src, off, len, flags);
+        }
         boolean dontWait = (flags & MessageFlags.MSG_DONTWAIT) != 0;
         int sysFlags = LinuxAbi.MSG_NOSIGNAL | (flags & (MessageFlags.MSG_EOR | MessageFlags.MSG_DONTWAIT));
         MemorySegment all = MemorySegment.ofArray(src);
@@ -48,7 +51,7 @@ final class KernelIo {
             }
             if (r >= 0) {
                 done += (int) r;
-                if (done == len || dontWait || s.socketType() == SocketType.SEQPACKET) {
+                if (done == len || dontWait) {
                     return done;
                 }
                 continue;
@@ -67,15 +70,43 @@ final class KernelIo {
             if (done > 0) {
                 return done; // a short count; the next call reports why
             }
-            fd.ensureOpen(); // a SEQPACKET sender woken by close sees EPIPE: report the close
-            if (errno == LinuxAbi.ENOMEM && s.socketType() == SocketType.SEQPACKET) {
-                // Linux 6.1's vsock_connectible_sendmsg reports every enqueue error as ENOMEM; the one a
-                // SEQPACKET enqueue refuses a message for is EMSGSIZE (larger than the peer's buffer).
-                throw Errno.EMSGSIZE.exception(len + "-byte message to " + s.remoteAddress()
-                        + " (the kernel said ENOMEM: larger than the peer's buffer)");
-            }
             throw KernelErrors.exception(errno, "send to " + s.remoteAddress());
         }
+    }
+
+    /**
+     * One SEQPACKET message, sent whole by a send(2) in blocking mode (see {@link KernelSocket}) from a
+     * native copy; MSG_DONTWAIT passes through. A close wakes it with EPIPE, reported as the close.
+     */
+    private static int sendMessage(KernelSocket s, KernelFd fd, MemorySegment scratch, byte[] src, int off, int len,
+                                   int flags) throws IOException {
+        int sysFlags = LinuxAbi.MSG_NOSIGNAL | (flags & (MessageFlags.MSG_EOR | MessageFlags.MSG_DONTWAIT));
+        long r;
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment copy = a.allocate(Math.max(len, 1));
+            MemorySegment.copy(src, off, copy, JAVA_BYTE, 0, len);
+            fd.begin();
+            try {
+                r = Native.sendBlocking(scratch, fd.fd, copy.asSlice(0, len), sysFlags);
+            } finally {
+                fd.end();
+            }
+        }
+        if (r >= 0) {
+            return (int) r;
+        }
+        int errno = (int) -r;
+        fd.ensureOpen();
+        if (errno == LinuxAbi.EAGAIN) {
+            return 0; // MSG_DONTWAIT and no room
+        }
+        if (errno == LinuxAbi.ENOMEM) {
+            // Linux 6.1's vsock_connectible_sendmsg reports every enqueue error as ENOMEM; the one a
+            // SEQPACKET enqueue refuses a message for is EMSGSIZE (larger than the peer's buffer).
+            throw Errno.EMSGSIZE.exception(len + "-byte message to " + s.remoteAddress()
+                    + " (the kernel said ENOMEM: larger than the peer's buffer)");
+        }
+        throw KernelErrors.exception(errno, "send to " + s.remoteAddress());
     }
 
     static int receiveStream(KernelSocket s, KernelFd fd, MemorySegment scratch, byte[] dst, int off, int len,

@@ -20,10 +20,10 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * captures {@code errno} into a caller-supplied cell ({@link #errnoCell}) and returns the C result, or
  * {@code -errno} when it failed, so callers branch on one number and allocate nothing.
  *
- * <p>Calls that never block (every socket call here runs on an O_NONBLOCK descriptor) are bound
- * {@linkplain Linker.Option#critical critical}, so {@code send} and {@code recv} copy straight between
- * the kernel and a Java {@code byte[]}. {@code epoll_wait} blocks and is bound normally; only the
- * poller's platform threads call it.
+ * <p>{@code send} and {@code recv} on O_NONBLOCK descriptors never block, so they are bound
+ * {@linkplain Linker.Option#critical critical} and copy straight between the kernel and a Java
+ * {@code byte[]}. Everything else is bound normally: {@code epoll_wait} blocks (poller threads only), a
+ * SEQPACKET send runs in blocking mode ({@link #sendBlocking}), and the rest take native memory anyway.
  *
  * <p>Thread-safety: the handles are immutable and callable from any thread; an errno cell must be used
  * by one thread at a time.
@@ -35,20 +35,22 @@ final class Native {
     private static final Linker.Option ERRNO_OPT = Linker.Option.captureCallState("errno");
     private static final Linker.Option HEAP_OK = Linker.Option.critical(true);
 
-    private static final MethodHandle SOCKET = fast("socket", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
-    private static final MethodHandle BIND = fast("bind", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle LISTEN = fast("listen", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
-    private static final MethodHandle ACCEPT4 = fast("accept4", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
-    private static final MethodHandle CONNECT = fast("connect", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle SOCKET = plain("socket", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle BIND = plain("bind", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle LISTEN = plain("listen", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle ACCEPT4 = plain("accept4", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
+    private static final MethodHandle CONNECT = plain("connect", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle SEND = fast("send", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+    /** send(2) that may block in the kernel (a SEQPACKET socket in blocking mode): not critical, native memory only. */
+    private static final MethodHandle SEND_BLOCKING = plain("send", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
     private static final MethodHandle RECV = fast("recv", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
-    private static final MethodHandle RECVMSG = fast("recvmsg", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle SHUTDOWN = fast("shutdown", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
-    private static final MethodHandle CLOSE = fast("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-    private static final MethodHandle GETSOCKOPT = fast("getsockopt", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
-    private static final MethodHandle SETSOCKOPT = fast("setsockopt", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle GETSOCKNAME = fast("getsockname", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
-    private static final MethodHandle GETPEERNAME = fast("getpeername", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+    private static final MethodHandle RECVMSG = plain("recvmsg", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle SHUTDOWN = plain("shutdown", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle CLOSE = plain("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    private static final MethodHandle GETSOCKOPT = plain("getsockopt", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+    private static final MethodHandle SETSOCKOPT = plain("setsockopt", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle GETSOCKNAME = plain("getsockname", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+    private static final MethodHandle GETPEERNAME = plain("getpeername", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
     private static final MethodHandle IOCTL = handle("ioctl", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS),
             ERRNO_OPT, Linker.Option.firstVariadicArg(2));
     private static final MethodHandle FCNTL = handle("fcntl", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT),
@@ -66,8 +68,16 @@ final class Native {
     private Native() {
     }
 
+    /**
+     * A critical downcall: no thread-state transition and heap arrays passed by address. Only for calls
+     * that never block (the thread stays in Java state, so a blocked call would stall every safepoint).
+     */
     private static MethodHandle fast(String name, FunctionDescriptor fd) {
         return handle(name, fd, ERRNO_OPT, HEAP_OK);
+    }
+
+    private static MethodHandle plain(String name, FunctionDescriptor fd) {
+        return handle(name, fd, ERRNO_OPT);
     }
 
     private static MethodHandle handle(String name, FunctionDescriptor fd, Linker.Option... options) {
@@ -143,6 +153,15 @@ final class Native {
     static long send(MemorySegment e, int fd, MemorySegment buf, int flags) {
         try {
             return result((long) SEND.invokeExact(e, fd, buf, buf.byteSize(), flags), e);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** send(2) that may block; {@code buf} must be native memory. */
+    static long sendBlocking(MemorySegment e, int fd, MemorySegment buf, int flags) {
+        try {
+            return result((long) SEND_BLOCKING.invokeExact(e, fd, buf, buf.byteSize(), flags), e);
         } catch (Throwable t) {
             throw rethrow(t);
         }
