@@ -312,6 +312,35 @@ public abstract class ConformanceCases extends ProviderFixture {
     }
 
     @Test
+    void closeAndInterruptWakeReadsOnPlatformThreadsToo() throws Exception {
+        for (boolean interrupt : new boolean[] {false, true}) {
+            VsockSocket[] p = streamPair();
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            Thread reader = Thread.ofPlatform().name("conformance-platform-reader").start(() -> {
+                try {
+                    p[1].getInputStream().read();
+                } catch (Throwable e) {
+                    failure.set(e);
+                }
+            });
+            awaitInRead(reader);
+            if (interrupt) {
+                reader.interrupt();
+            } else {
+                p[1].close();
+            }
+            reader.join(10_000);
+            assertThat(reader.isAlive()).as("reader still blocked").isFalse();
+            if (interrupt) {
+                assertThat(failure.get()).isInstanceOf(ClosedByInterruptException.class);
+            } else {
+                assertThat(failure.get()).isInstanceOf(SocketException.class).hasMessage("Socket closed");
+            }
+            assertThat(p[1].isClosed()).isTrue();
+        }
+    }
+
+    @Test
     void closeAndInterruptWakeABlockedAccept() throws Exception {
         VsockServerSocket server = listen(freshPort());
         AtomicReference<Thread> t = new AtomicReference<>();
@@ -526,6 +555,24 @@ public abstract class ConformanceCases extends ProviderFixture {
     }
 
     // ------------------------------------------------------------------------------------------------
+
+    /**
+     * Waits until {@code t} is inside a socket read and stays there: a platform thread waiting in a
+     * system call is RUNNABLE, so its state cannot tell.
+     */
+    private static void awaitInRead(Thread t) throws InterruptedException {
+        for (int i = 0; i < 500; i++) {
+            boolean inRead = java.util.Arrays.stream(t.getStackTrace())
+                    .anyMatch(f -> f.getClassName().startsWith("io.vsock4j.VsockSocket") && f.getMethodName().equals("read"));
+            if (inRead) {
+                Thread.sleep(200);
+                assertThat(t.isAlive()).as("reader returned without data").isTrue();
+                return;
+            }
+            Thread.sleep(10);
+        }
+        throw new AssertionError(t + " never reached read");
+    }
 
     private static void awaitStarted(AtomicReference<Thread> t) throws InterruptedException {
         for (int i = 0; i < 500 && t.get() == null; i++) {

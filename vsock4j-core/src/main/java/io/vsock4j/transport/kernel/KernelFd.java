@@ -14,6 +14,9 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * each call with {@link #begin()} / {@link #end()}, and {@link #close()} closes the number only when no
  * call is in flight, so a number can never be reused under a running call.
  *
+ * <p>Virtual threads park on a {@link Poller}; platform threads wait in poll(2) in short slices
+ * ({@link #awaitInKernel}).
+ *
  * <p>Threads: any. At most one reader and one writer wait at a time (the socket serializes each
  * direction), recorded in {@link #readWaiter} / {@link #writeWaiter} so close can unpark them. The
  * handshake is two volatiles: a waiter publishes itself then reads {@link #closed}; close publishes
@@ -70,6 +73,10 @@ final class KernelFd {
      */
     void await(Poller poller, long deadline, MemorySegment scratch) throws IOException {
         Thread me = Thread.currentThread();
+        if (!me.isVirtual()) {
+            awaitInKernel(poller == Poller.READ ? LinuxAbi.POLLIN : LinuxAbi.POLLOUT, deadline, scratch);
+            return;
+        }
         boolean read = poller == Poller.READ;
         if (read) {
             readWaiter = me;
@@ -110,6 +117,36 @@ final class KernelFd {
         }
         ensureOpen();
     }
+
+    /**
+     * A platform thread waits in poll(2) itself, in slices of at most {@link #SLICE_MILLIS}: one thread
+     * fewer on every wakeup than the poller's hand-off (it matters for throughput), at the price of a
+     * close or interrupt being noticed within a slice rather than at once.
+     */
+    private void awaitInKernel(short events, long deadline, MemorySegment scratch) throws IOException {
+        Thread me = Thread.currentThread();
+        int millis = SLICE_MILLIS;
+        if (deadline != Deadlines.NONE) {
+            long remaining = deadline - System.nanoTime();
+            millis = (int) Math.min(SLICE_MILLIS, Math.max(0, (remaining + 999_999) / 1_000_000));
+        }
+        if (millis > 0 && !me.isInterrupted()) {
+            begin();
+            try {
+                Native.pollWait(scratch, scratch.asSlice(32, 8), fd, events, millis);
+            } finally {
+                end();
+            }
+        }
+        if (me.isInterrupted()) {
+            close();
+            throw new ClosedByInterruptException();
+        }
+        ensureOpen();
+    }
+
+    /** The longest a platform thread sits in poll(2) before it looks at close and interrupt again. */
+    static final int SLICE_MILLIS = 50;
 
     /** Scratch for one direction: errno cell, epoll_event, pollfd. */
     static MemorySegment directionScratch() {

@@ -275,6 +275,19 @@ final class Native {
         }
     }
 
+    /** poll(2) on one descriptor, blocking up to {@code timeoutMillis}: the revents (0 on timeout), or -errno. */
+    static int pollWait(MemorySegment e, MemorySegment pollfd, int fd, short events, int timeoutMillis) {
+        pollfd.set(JAVA_INT, 0, fd);
+        pollfd.set(ValueLayout.JAVA_SHORT, 4, events);
+        pollfd.set(ValueLayout.JAVA_SHORT, 6, (short) 0);
+        try {
+            int r = result((int) POLL.invokeExact(e, pollfd, 1L, timeoutMillis), e);
+            return r <= 0 ? r : pollfd.get(ValueLayout.JAVA_SHORT, 6) & 0xFFFF;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
     static int epollCreate(MemorySegment e) {
         try {
             return result((int) EPOLL_CREATE1.invokeExact(e, LinuxAbi.EPOLL_CLOEXEC), e);
