@@ -182,6 +182,7 @@ public abstract class ConformanceCases extends ProviderFixture {
         VsockSocket[] p = streamPair();
         p[0].getOutputStream().write("hello".getBytes(StandardCharsets.US_ASCII));
         p[0].shutdownOutput();
+        assertThat(p[0].getRemoteAddress()).as("the peer's address after a half-close").isEqualTo(p[1].getLocalAddress());
         InputStream in = p[1].getInputStream();
         assertThat(new String(in.readNBytes(5), StandardCharsets.US_ASCII)).isEqualTo("hello");
         assertThat(in.read()).isEqualTo(-1);

@@ -56,6 +56,8 @@ final class KernelSocket implements SocketHandle {
     private volatile int rcvLowat = 1;
     private volatile boolean listening;
     private volatile boolean connected;
+    /** The peer, read once connected: getpeername fails after a shutdown (SS_DISCONNECTING). */
+    private volatile VsockAddress remote;
 
     KernelSocket(KernelProvider provider, SocketType type, int fd, boolean connected) throws IOException {
         this.provider = provider;
@@ -113,6 +115,7 @@ final class KernelSocket implements SocketHandle {
 
     /** A SEQPACKET connection sends in blocking mode (see the class comment). */
     private void onConnected() throws IOException {
+        remote = name(true);
         if (type == SocketType.SEQPACKET) {
             fd.begin();
             try {
@@ -253,7 +256,7 @@ final class KernelSocket implements SocketHandle {
 
     @Override
     public VsockAddress remoteAddress() {
-        return connected ? name(true) : null;
+        return connected ? remote : null;
     }
 
     /** getsockname/getpeername, or null when the kernel has none (or the socket is closed). */
