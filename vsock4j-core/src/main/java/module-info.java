@@ -11,10 +11,12 @@
  * </ul>
  */
 module io.vsock4j {
+    requires jdk.net; // SO_PEERCRED: the shared machine's daemon admits only its own user
     exports io.vsock4j;
     exports io.vsock4j.spi;
     exports io.vsock4j.engine;
     exports io.vsock4j.core;
     exports io.vsock4j.transport.loopback;
     exports io.vsock4j.transport.link;
+    exports io.vsock4j.transport.shared;
 }
