@@ -122,6 +122,8 @@ public final class SharedMachineDaemon {
             server.bind(UnixDomainSocketAddress.of(socket));
             Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
             Path pid = dir.resolve(Rendezvous.PID);
+            Files.deleteIfExists(pid);
+            Files.createFile(pid, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
             Files.writeString(pid, ProcessHandle.current().pid() + "\n", StandardCharsets.US_ASCII);
             log("serving " + socket + " for user " + user);
             Thread.ofPlatform().name("vsock4j-shared-accept").daemon(true).start(this::acceptLoop);

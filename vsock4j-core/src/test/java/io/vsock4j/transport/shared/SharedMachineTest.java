@@ -7,6 +7,7 @@ import io.vsock4j.core.Machine;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.BufferedReader;
@@ -35,6 +36,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * daemon (so the tests never meet a user's real one): data both ways over CID 1, machine-wide bind,
  * resets when a process is killed, RST for unowned ports, the daemon's lifecycle.
  */
+@Timeout(60)
 class SharedMachineTest {
     private static final Duration IDLE = Duration.ofMillis(500);
 
@@ -153,6 +155,39 @@ class SharedMachineTest {
     }
 
     @Test
+    void aPortStaysTakenWhileAnAcceptedConnectionUsesItAndIsFreedWithTheLastUse() throws Exception {
+        // Two members of the machine in this JVM behave as two processes: each has its own link.
+        Machine a = join();
+        Machine b = join();
+        VsockServerSocket listener = VsockServerSocket.bind(a, VsockAddress.of(VsockAddress.CID_ANY, 5007));
+        assertThatThrownBy(() -> VsockServerSocket.bind(a, VsockAddress.of(VsockAddress.CID_ANY, 5007)))
+                .as("in the same member").hasMessageStartingWith("EADDRINUSE");
+        VsockSocket client = track(VsockSocket.connect(b, VsockAddress.of(VsockAddress.CID_LOCAL, 5007)));
+        VsockSocket accepted = listener.accept();
+        listener.close(); // as nc -l does: the accepted connection lives on, on port 5007
+
+        assertThatThrownBy(() -> VsockServerSocket.bind(b, VsockAddress.of(VsockAddress.CID_ANY, 5007)))
+                .as("while a's accepted connection uses it").hasMessageStartingWith("EADDRINUSE");
+        client.getOutputStream().write(new byte[] {42});
+        assertThat(accepted.getInputStream().read()).as("packets for 5007 still reach a").isEqualTo(42);
+
+        accepted.close();
+        client.close();
+        // The close handshake ends on the delivery threads; then the port is free in every member.
+        VsockServerSocket again = null;
+        for (int i = 0; i < 200 && again == null; i++) {
+            try {
+                again = track(VsockServerSocket.bind(b, VsockAddress.of(VsockAddress.CID_ANY, 5007)));
+            } catch (java.net.BindException inUse) {
+                Thread.sleep(10);
+            }
+        }
+        assertThat(again).as("5007 bound by b once a is done with it").isNotNull();
+        assertThat(a.boundCount()).isZero();
+        assertThat(a.connectionCount()).isZero();
+    }
+
+    @Test
     void portAnyNeverGivesTwoProcessesTheSamePort() throws Exception {
         Machine m = join();
         Set<Integer> theirs = new HashSet<>();
@@ -184,6 +219,8 @@ class SharedMachineTest {
         VsockSocket in = track(server.accept());
         assertThat(in.getInputStream().readNBytes(6)).hasSize(6);
 
+        out.setSoTimeout(10_000); // a lost reset fails the test with EAGAIN instead of hanging it
+        in.setSoTimeout(10_000);
         peer.destroyForcibly(); // SIGKILL: no close, no RST from the peer itself
         // Both our connection to its listener and its connection to ours are reset, not left hanging.
         assertThatThrownBy(() -> out.getInputStream().read()).hasMessageStartingWith("ECONNRESET");
