@@ -43,6 +43,9 @@ public final class SharedMachine {
     /** How long {@link #connect} tries to reach or start the daemon. */
     public static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(15);
 
+    /** Daemons one join may start: a second and third only when the previous one found a daemon that was exiting. */
+    private static final int MAX_DAEMON_STARTS = 3;
+
     private SharedMachine() {
     }
 
@@ -75,6 +78,7 @@ public final class SharedMachine {
     private static SharedLoopbackTransport join(Path dir, Duration idle) throws IOException {
         long deadline = System.nanoTime() + CONNECT_TIMEOUT.toNanos();
         Process started = null;
+        int starts = 0;
         IOException last = null;
         while (true) {
             SocketChannel ch = tryConnect(dir);
@@ -88,7 +92,16 @@ public final class SharedMachine {
                     last = e; // a daemon on its way out turned us away: start the next one
                 }
             }
+            if (started != null && !started.isAlive() && started.exitValue() != 0) {
+                throw (IOException) Errno.ENODEV.exception("the shared machine daemon for " + dir + " failed (exit status "
+                        + started.exitValue() + "); see " + dir.resolve(Rendezvous.LOG)).initCause(last);
+            }
             if (started == null || !started.isAlive()) {
+                // None yet, or ours found another daemon serving and left (status 0): start one, a few times at most.
+                if (++starts > MAX_DAEMON_STARTS) {
+                    throw (IOException) Errno.ENODEV.exception("no shared machine daemon stays up in " + dir + "; see "
+                            + dir.resolve(Rendezvous.LOG)).initCause(last);
+                }
                 started = startDaemon(dir, idle);
             }
             if (System.nanoTime() - deadline > 0) {
