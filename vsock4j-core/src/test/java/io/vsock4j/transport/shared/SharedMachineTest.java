@@ -61,11 +61,19 @@ class SharedMachineTest {
         for (AutoCloseable c : toClose.reversed()) {
             c.close();
         }
-        // The daemon would exit by itself; end it now so the temporary directory can go.
-        daemon().ifPresent(d -> {
+        // The daemons would exit by themselves; end them now so the temporary directory can go.
+        for (ProcessHandle d : daemonsStartedHere()) {
             d.destroyForcibly();
             d.onExit().join();
-        });
+        }
+    }
+
+    /** Daemon processes this JVM started for this test's directory, still running. */
+    private List<ProcessHandle> daemonsStartedHere() {
+        return ProcessHandle.current().children()
+                .filter(p -> p.info().commandLine().map(c -> c.contains(SharedMachineDaemon.class.getName())
+                        && c.contains(dir.toString())).orElse(false))
+                .toList();
     }
 
     private <T extends AutoCloseable> T track(T c) {
@@ -272,6 +280,36 @@ class SharedMachineTest {
         Machine third = join();
         assertThat(daemon().orElseThrow().pid()).isNotIn(daemon.pid(), next.pid());
         track(VsockServerSocket.bind(third, VsockAddress.of(VsockAddress.CID_ANY, 5006)));
+    }
+
+    @Test
+    void processesJoiningAtOnceStartOneDaemonBetweenThem() throws Exception {
+        List<Thread> joiners = new ArrayList<>();
+        List<Machine> members = java.util.Collections.synchronizedList(new ArrayList<>());
+        for (int i = 0; i < 3; i++) {
+            joiners.add(Thread.ofPlatform().start(() -> {
+                try {
+                    members.add(SharedMachine.connect(dir, IDLE));
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }));
+        }
+        for (Thread t : joiners) {
+            t.join();
+        }
+        members.forEach(this::track);
+        assertThat(members).hasSize(3);
+        // Each joiner may have started a daemon; all but one found it serving and left.
+        for (int i = 0; i < 500 && daemonsStartedHere().size() > 1; i++) {
+            Thread.sleep(10);
+        }
+        assertThat(daemonsStartedHere()).hasSize(1);
+        assertThat(Files.readAllLines(dir.resolve(Rendezvous.LOG))).filteredOn(l -> l.contains(": serving ")).hasSize(1);
+        // And they share one port space.
+        track(VsockServerSocket.bind(members.get(0), VsockAddress.of(VsockAddress.CID_ANY, 5009)));
+        assertThatThrownBy(() -> VsockServerSocket.bind(members.get(2), VsockAddress.of(VsockAddress.CID_ANY, 5009)))
+                .hasMessageStartingWith("EADDRINUSE");
     }
 
     private static List<String> linkThreads() {
