@@ -8,6 +8,7 @@
  *       machine, credit), shared by every user-space transport.</li>
  *   <li>{@code io.vsock4j.core}: the routing core: a machine, its transports by role, bind and route rules.</li>
  *   <li>{@code io.vsock4j.transport.*}: one package per transport.</li>
+ *   <li>{@code io.vsock4j.capture}: packet capture as pcap (LINKTYPE_VSOCK), for Wireshark and tshark.</li>
  * </ul>
  */
 module io.vsock4j {
@@ -16,4 +17,6 @@ module io.vsock4j {
     exports io.vsock4j.engine;
     exports io.vsock4j.core;
     exports io.vsock4j.transport.loopback;
+    exports io.vsock4j.transport.link;
+    exports io.vsock4j.capture;
 }

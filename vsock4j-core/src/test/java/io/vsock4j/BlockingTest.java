@@ -142,6 +142,7 @@ class BlockingTest extends LoopbackFixture {
         VsockServerSocket server = VsockServerSocket.bind(m, VsockAddress.of(VsockAddress.CID_ANY, 9108));
         VsockSocket c = VsockSocket.connect(m, VsockAddress.local(9108));
         VsockSocket a = server.accept();
+        c.getOutputStream().write(1); // unread at the peer, so the peer does not answer the close with RST
         c.close(); // starts the close timer thread, waiting for the peer
         assertThat(vsockThreads()).hasSizeGreaterThan(before.size());
         a.close();

@@ -1,10 +1,8 @@
 package io.vsock4j;
 
 import io.vsock4j.core.Machine;
-import io.vsock4j.engine.Packet;
+import io.vsock4j.engine.TestWire;
 import io.vsock4j.spi.SocketHandle;
-import io.vsock4j.spi.Transport;
-import io.vsock4j.spi.TransportRole;
 import io.vsock4j.transport.loopback.LoopbackTransport;
 import org.junit.jupiter.api.Test;
 
@@ -70,7 +68,7 @@ class ConnectAndBindTest extends LoopbackFixture {
     void connectTimesOutAfterTheConfiguredTimeWhenThePeerNeverAnswers() throws Exception {
         // A machine whose G2H transport swallows every packet: CID 2 leads into silence.
         try (Machine silent = Machine.builder().name("silent")
-                .transport(new LoopbackTransport()).transport(new BlackHole(3)).build()) {
+                .transport(new LoopbackTransport()).transport(new TestWire(3)).build()) {
             VsockSocket s = track(VsockSocket.open(silent));
             s.setOption(VsockOptions.CONNECT_TIMEOUT, Duration.ofMillis(300));
             long start = System.nanoTime();
@@ -167,6 +165,15 @@ class ConnectAndBindTest extends LoopbackFixture {
     }
 
     @Test
+    void acceptTimesOutAndTheListenerStaysUsable() throws Exception {
+        VsockServerSocket server = listen(6300);
+        server.setSoTimeout(100);
+        assertThatThrownBy(server::accept).isInstanceOf(SocketTimeoutException.class).hasMessageStartingWith("EAGAIN");
+        connect(6300);
+        assertThat(track(server.accept()).isConnected()).isTrue();
+    }
+
+    @Test
     void listenNeedsABoundSocket() throws Exception {
         SocketHandle h = track(machine.open(SocketType.STREAM));
         assertThatThrownBy(() -> h.listen(5)).isInstanceOf(SocketException.class).hasMessageStartingWith("EINVAL");
@@ -190,41 +197,5 @@ class ConnectAndBindTest extends LoopbackFixture {
         assertThat(accepted.getOption(VsockOptions.BUFFER_SIZE)).isEqualTo(64L * 1024);
         assertThat(accepted.getRemoteAddress()).isEqualTo(client.getLocalAddress());
         assertThat(accepted.getLocalAddress()).isEqualTo(VsockAddress.local(6200));
-    }
-
-    /** A transport that accepts every packet and delivers nothing. */
-    static final class BlackHole implements Transport {
-        private final int cid;
-
-        BlackHole(int cid) {
-            this.cid = cid;
-        }
-
-        @Override
-        public TransportRole role() {
-            return TransportRole.G2H;
-        }
-
-        @Override
-        public int localCid() {
-            return cid;
-        }
-
-        @Override
-        public boolean supports(SocketType type) {
-            return true;
-        }
-
-        @Override
-        public void start(PacketReceiver receiver) {
-        }
-
-        @Override
-        public void send(Packet packet) {
-        }
-
-        @Override
-        public void close() {
-        }
     }
 }

@@ -113,6 +113,17 @@ class SeqpacketTest extends LoopbackFixture {
     }
 
     @Test
+    void theSendersOwnSmallerBufferAlsoCapsTheMessageSize() throws Exception {
+        VsockSeqpacketSocket[] p = pair(8108);
+        p[0].setOption(VsockOptions.BUFFER_SIZE, 4096L);
+        // Current kernels cap in-flight data at min(peer buf_alloc, own buf_alloc); a larger message
+        // could never be completed, so it is refused instead of hanging.
+        assertThatThrownBy(() -> p[0].send(new byte[4097])).hasMessageStartingWith("EMSGSIZE");
+        assertThat(p[0].send(new byte[4096])).isEqualTo(4096);
+        assertThat(p[1].receive(new byte[8192])).isEqualTo(4096);
+    }
+
+    @Test
     void aReceiveTimeoutIsEAGAINAndLeavesTheSocketUsable() throws Exception {
         VsockSeqpacketSocket[] p = pair(8104);
         p[1].setSoTimeout(200);

@@ -35,12 +35,15 @@ import java.util.concurrent.TimeUnit;
  * prints from the loopback worker and the sockets run on this thread and one virtual thread.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = "Walk through vsock on the Java loopback (CID 1), packet by packet.")
+        description = "Walk through vsock on the Java loopback (CID 1), packet by packet, then nested machines L0/L1/L2.")
 public final class DemoCommand implements Callable<Integer> {
     private static final int PORT = 5000;
 
     @Option(names = "--quiet-packets", description = "Do not print every packet, only the story.")
     boolean quietPackets;
+
+    @Option(names = "--loopback-only", description = "Skip the nested machines (L0, L1, L2).")
+    boolean loopbackOnly;
 
     private PrintStream out = System.out;
     private volatile boolean showPackets = true;
@@ -55,7 +58,7 @@ public final class DemoCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         try (Machine machine = Machine.loopback();
              ExecutorService peer = Executors.newVirtualThreadPerTaskExecutor()) {
-            machine.tap(this::printPacket);
+            machine.addTap(this::printPacket);
             showPackets = !quietPackets;
             intro(machine);
             try (VsockServerSocket server = VsockServerSocket.bind(machine, VsockAddress.of(VsockAddress.CID_ANY, PORT))) {
@@ -74,9 +77,12 @@ public final class DemoCommand implements Callable<Integer> {
                 refused(machine);
             }
         }
+        if (!loopbackOnly) {
+            new NestedDemo(out).run();
+        }
         say("");
         say("Done. Every byte above went through the virtio-vsock engine twice, once as sender and once as");
-        say("receiver, exactly as Linux's vsock_loopback runs both ends through virtio_transport_common.c.");
+        say("receiver, as Linux runs both ends of a connection through virtio_transport_common.c.");
         return 0;
     }
 

@@ -24,6 +24,16 @@ class DemoCommandTest {
                 .contains("the writer finished: all 384 KiB delivered")
                 .contains("flags=SEND", "flags=RCV|SEND", "> RST")
                 .contains("received \"one\" (3 bytes)", "cut to the 8-byte buffer: MSG_TRUNC, MSG_EOR")
-                .contains("ConnectException: ECONNRESET");
+                .contains("ConnectException: ECONNRESET")
+                // The nested picture: each route, the transport that carried it, and who answered.
+                .containsPattern("L1 -> CID 1 +via L1 LOCAL answered by L1")
+                .containsPattern("L1 -> CID 3 +via L1 LOCAL answered by L1")
+                .containsPattern("L1 -> CID 2 +via L1 G2H +answered by L0")
+                .containsPattern("L1 -> CID 4 +via L1 H2G +answered by L2")
+                .containsPattern("L1 -> CID 9 +fails: ENODEV")
+                .containsPattern("L2 -> CID 2 +via L2 G2H +answered by L1")
+                .containsPattern("L2 -> CID 1 +via L2 LOCAL answered by L2")
+                .containsPattern("L0 -> CID 3 +via L0 H2G +answered by L1")
+                .containsPattern("L0 -> CID 4 +fails: ENODEV");
     }
 }

@@ -521,6 +521,11 @@ final class EngineSocket implements SocketHandle {
         }
 
         @Override
+        public long closeTimeoutNanos() {
+            return machine.closeTimeoutNanos();
+        }
+
+        @Override
         public void sending(Connection c, Packet p) {
             machine.sending(c.transport(), p);
         }

@@ -36,7 +36,7 @@ import java.util.concurrent.TimeUnit;
  * or synchronized; the lock order is socket, then port table. {@link #close()} closes the transports
  * and stops the timer: no thread of the machine outlives it.
  */
-public final class Machine implements SocketProvider, AutoCloseable {
+public final class Machine implements SocketProvider, Transport.PacketReceiver, AutoCloseable {
     /** Sees every packet the machine sends and receives (capture, the demo). Called on the sending or delivering thread. */
     @FunctionalInterface
     public interface PacketTap {
@@ -51,18 +51,23 @@ public final class Machine implements SocketProvider, AutoCloseable {
     private final Object timerLock = new Object();
     /** Guarded by timerLock; created on first use. */
     private ScheduledThreadPoolExecutor timer;
-    private volatile PacketTap tap;
+    private static final PacketTap[] NO_TAPS = {};
+    /** Copy-on-write under tapLock; read without a lock on every packet. */
+    private volatile PacketTap[] taps = NO_TAPS;
+    private final Object tapLock = new Object();
     private volatile boolean closed;
+    private final long closeTimeoutNanos;
 
     private Machine(Builder b) {
         this.name = b.name;
+        this.closeTimeoutNanos = b.closeTimeout.toNanos();
         this.transports = Collections.unmodifiableMap(new EnumMap<>(b.transports));
         Transport g2h = transports.get(TransportRole.G2H);
         this.slots = new Routing.Slots(transports.containsKey(TransportRole.H2G), g2h != null,
                 g2h == null ? VsockAddress.CID_ANY : g2h.localCid(), transports.containsKey(TransportRole.LOCAL));
         this.ports = new PortTable(b.mayBindReserved);
         for (Transport t : transports.values()) {
-            t.start(this::receive);
+            t.start(this);
         }
     }
 
@@ -80,6 +85,7 @@ public final class Machine implements SocketProvider, AutoCloseable {
         private String name = "machine";
         private final Map<TransportRole, Transport> transports = new EnumMap<>(TransportRole.class);
         private boolean mayBindReserved = Privileges.canBindReservedPorts();
+        private java.time.Duration closeTimeout = java.time.Duration.ofNanos(Connection.CLOSE_TIMEOUT_NANOS);
 
         public Builder name(String machineName) {
             this.name = Objects.requireNonNull(machineName);
@@ -98,6 +104,15 @@ public final class Machine implements SocketProvider, AutoCloseable {
         /** Whether sockets may bind ports up to 1023; by default, whether this process has CAP_NET_BIND_SERVICE. */
         public Builder mayBindReservedPorts(boolean allowed) {
             this.mayBindReserved = allowed;
+            return this;
+        }
+
+        /** How long a closed socket waits for its peer's RST before sending its own; 8 s as in Linux. */
+        public Builder closeTimeout(java.time.Duration timeout) {
+            if (timeout.isNegative() || timeout.isZero()) {
+                throw new IllegalArgumentException("close timeout must be positive: " + timeout);
+            }
+            this.closeTimeout = timeout;
             return this;
         }
 
@@ -136,23 +151,45 @@ public final class Machine implements SocketProvider, AutoCloseable {
         return transports.get(role);
     }
 
-    /** Attaches (or with null, detaches) the packet tap. Costs one volatile read per packet when off. */
-    public void tap(PacketTap newTap) {
-        this.tap = newTap;
+    /**
+     * Adds a packet tap: it sees every packet this machine sends and receives. Taps cost one volatile
+     * read and an empty loop per packet when there are none.
+     */
+    public void addTap(PacketTap tap) {
+        synchronized (tapLock) {
+            PacketTap[] grown = java.util.Arrays.copyOf(taps, taps.length + 1);
+            grown[grown.length - 1] = Objects.requireNonNull(tap);
+            taps = grown;
+        }
+    }
+
+    /** Removes a tap added before; unknown taps are ignored. */
+    public void removeTap(PacketTap tap) {
+        synchronized (tapLock) {
+            taps = java.util.Arrays.stream(taps).filter(t -> t != tap).toArray(PacketTap[]::new);
+        }
     }
 
     // ------------------------------------------------------------------------------------------------
     // Routing and binding, for EngineSocket.
 
-    /** The transport a connection to {@code remote} uses: ENODEV for an empty slot, ESOCKTNOSUPPORT for SEQPACKET where it is not allowed. */
+    /**
+     * The transport a connection to {@code remote} uses: ENODEV for an empty slot or a CID the transport
+     * cannot reach (vhost: no such guest), ESOCKTNOSUPPORT for SEQPACKET where it is not allowed.
+     */
     Transport route(VsockAddress remote, SocketType type) throws IOException {
         TransportRole role = Routing.connectRole(slots, remote.cid(), remote.flags());
         Transport t = transports.get(role);
         if (t == null) {
             throw Errno.ENODEV.exception("no " + role + " transport on machine " + name + " for " + remote.describe());
         }
-        if (!t.supports(type)) {
-            throw Errno.ESOCKTNOSUPPORT.exception(type + " over the " + role + " transport of " + name);
+        if (!t.supports(type, remote.cid())) {
+            throw Errno.ESOCKTNOSUPPORT.exception(type + " over the " + role + " transport of " + name
+                    + " to " + remote.describe());
+        }
+        if (!t.reaches(remote.cid())) {
+            throw Errno.ENODEV.exception("CID " + VsockAddress.cidToString(remote.cid()) + " is not reachable over "
+                    + role + " transport " + t + " of " + name);
         }
         return t;
     }
@@ -177,6 +214,10 @@ public final class Machine implements SocketProvider, AutoCloseable {
         connected.remove(ConnectionKey.of(c), c);
     }
 
+    long closeTimeoutNanos() {
+        return closeTimeoutNanos;
+    }
+
     Future<?> schedule(Runnable task, long delayNanos) {
         synchronized (timerLock) {
             if (timer == null) {
@@ -193,9 +234,8 @@ public final class Machine implements SocketProvider, AutoCloseable {
     }
 
     void sending(Transport t, Packet p) {
-        PacketTap current = tap;
-        if (current != null) {
-            current.onPacket(true, t, p);
+        for (PacketTap tap : taps) {
+            tap.onPacket(true, t, p);
         }
     }
 
@@ -204,9 +244,8 @@ public final class Machine implements SocketProvider, AutoCloseable {
 
     /** Delivers a packet that arrived on {@code from} to the connection or listener it addresses. */
     public void receive(Transport from, Packet p) {
-        PacketTap current = tap;
-        if (current != null) {
-            current.onPacket(false, from, p);
+        for (PacketTap tap : taps) {
+            tap.onPacket(false, from, p);
         }
         SocketType type = SocketType.fromVirtio(p.type);
         if (type == null || VirtioVsockHeader.validate(p) != null) {
@@ -236,6 +275,7 @@ public final class Machine implements SocketProvider, AutoCloseable {
         Packet rst = Packet.resetFor(cause);
         sending(via, rst);
         via.send(rst);
+        via.flush();
     }
 
     /**
@@ -246,9 +286,34 @@ public final class Machine implements SocketProvider, AutoCloseable {
         return handle instanceof EngineSocket s ? s.connection() : null;
     }
 
+    /**
+     * A link went down: every connection over {@code from} to {@code remoteCid} (CID_ANY: to any peer)
+     * gets ECONNRESET and nothing is sent. Connecting sockets are left to their timeout, as the kernel
+     * resets only connected ones (vsock_for_each_connected_socket).
+     */
+    @Override
+    public void transportReset(Transport from, int remoteCid) {
+        for (Connection c : connected.values()) {
+            if (c.transport() == from && (remoteCid == VsockAddress.CID_ANY || c.remote().cid() == remoteCid)) {
+                c.transportReset();
+            }
+        }
+    }
+
     /** Connected sockets (tests check that nothing leaks). */
     public int connectionCount() {
         return connected.size();
+    }
+
+    /** Connected sockets over one transport (the demo shows which transport carries what). */
+    public int connectionCount(Transport via) {
+        int n = 0;
+        for (Connection c : connected.values()) {
+            if (c.transport() == via) {
+                n++;
+            }
+        }
+        return n;
     }
 
     /** Bound sockets (tests check that ports are freed). */

@@ -55,6 +55,29 @@ public final class Routing {
     }
 
     /**
+     * Why {@link #connectRole} picks the slot it picks, in words, for people ({@code vsock info}, the demo).
+     */
+    public static String explain(Slots s, int cid, int flags) {
+        String c = "CID " + VsockAddress.cidToString(cid);
+        if (useLocal(s, cid)) {
+            if (cid == VsockAddress.CID_LOCAL) {
+                return c + " is the loopback CID: LOCAL";
+            }
+            return c + " is this machine's own CID and a loopback transport is loaded: LOCAL";
+        }
+        if (Integer.compareUnsigned(cid, VsockAddress.CID_HOST) <= 0) {
+            return c + " is at most 2 (hypervisor, loopback or host): the host's side, G2H";
+        }
+        if ((flags & VsockAddress.FLAG_TO_HOST) != 0) {
+            return c + " has VMADDR_FLAG_TO_HOST: sent to the host over G2H, which forwards it to a sibling";
+        }
+        if (!s.h2g()) {
+            return c + " is a guest CID but this machine runs no guests (no H2G): to the host over G2H";
+        }
+        return c + " is a guest CID and this machine is a host (H2G): to that guest";
+    }
+
+    /**
      * The flags a listener gives the remote address of an arriving request: when both CIDs are guests'
      * (above 2) the traffic is between siblings through the host, so TO_HOST is set and replies go back
      * the way the request came.

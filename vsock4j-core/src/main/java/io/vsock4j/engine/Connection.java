@@ -36,12 +36,13 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@link #shutdown} and {@link #release}, and may block; the transport's delivery thread calls
  * {@link #onPacket}, which never blocks. Everything mutable is guarded by {@link #lock}, which is the
  * owning socket's lock. Packets are built and handed to the transport while holding it
- * ({@link Transport#send} only queues). Blocked threads wait on {@link #readable} or {@link #writable}
+ * ({@link Transport#send} only queues, so the queue order is the lock order); every method then calls
+ * {@link Transport#flush} once its state change is complete, and before it waits. Blocked threads wait on {@link #readable} or {@link #writable}
  * and are woken by packets, by {@link #release} from another thread, or by interruption, which
  * closes the socket as a channel would.
  */
 public final class Connection {
-    /** VSOCK_CLOSE_TIMEOUT: how long a closed socket waits for the peer to finish. */
+    /** VSOCK_CLOSE_TIMEOUT (8 s): how long a closed socket waits for the peer to finish. */
     public static final long CLOSE_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(8);
 
     /** What the machine does for a connection; called with the connection's lock held. */
@@ -57,6 +58,11 @@ public final class Connection {
 
         /** Runs {@code task} once after {@code delayNanos} on a machine thread. */
         Future<?> schedule(Runnable task, long delayNanos);
+
+        /** How long a closed socket waits for its peer to finish; {@link #CLOSE_TIMEOUT_NANOS} unless configured. */
+        default long closeTimeoutNanos() {
+            return CLOSE_TIMEOUT_NANOS;
+        }
 
         /** Watchers of every packet (capture, demo), or null; called before the packet is sent. */
         default void sending(Connection connection, Packet packet) {
@@ -92,8 +98,12 @@ public final class Connection {
     private boolean done;
     /** close() was called: the socket is gone for its user. */
     private boolean released;
+    /** {@link #finish} ran: the machine has forgotten this connection. */
+    private boolean finished;
     private Future<?> closeTimer;
     private int rcvLowat = 1;
+    /** Counts wake-ups, so a thread that delivered packets itself just before waiting sees what they did. */
+    private long wakeups;
 
     public Connection(ReentrantLock lock, Owner owner, Transport transport, SocketType type,
                       VsockAddress local, VsockAddress remote, long bufferSize) {
@@ -121,6 +131,7 @@ public final class Connection {
             sendControl(VirtioVsock.OP_RESPONSE, 0);
         } finally {
             lock.unlock();
+            transport.flush();
         }
     }
 
@@ -157,6 +168,7 @@ public final class Connection {
             }
         } finally {
             lock.unlock();
+            transport.flush();
         }
     }
 
@@ -178,9 +190,11 @@ public final class Connection {
             if (state != ConnectionState.ESTABLISHED) {
                 throw Errno.ENOTCONN.exception("send on " + local + " in state " + state);
             }
-            if (type == SocketType.SEQPACKET && Integer.toUnsignedLong(len) > Integer.toUnsignedLong(credit.peerBufAlloc)) {
-                throw Errno.EMSGSIZE.exception(len + "-byte message, peer " + remote + " buffers "
-                        + Integer.toUnsignedString(credit.peerBufAlloc) + " bytes");
+            if (type == SocketType.SEQPACKET && Integer.toUnsignedLong(len) > credit.txBufferLimit()) {
+                // A message must fit in flight whole, or the peer could never read it and give credit back.
+                throw Errno.EMSGSIZE.exception(len + "-byte message; at most " + credit.txBufferLimit()
+                        + " bytes fit (peer " + remote + " buffers " + Integer.toUnsignedString(credit.peerBufAlloc)
+                        + ", this socket " + Integer.toUnsignedString(credit.bufAlloc) + ")");
             }
             boolean dontWait = (flags & MessageFlags.MSG_DONTWAIT) != 0;
             long remaining = timeoutNanos;
@@ -219,6 +233,7 @@ public final class Connection {
             return written;
         } finally {
             lock.unlock();
+            transport.flush();
         }
     }
 
@@ -259,6 +274,7 @@ public final class Connection {
                     : receiveMessage(dst, off, len, flags, timeoutNanos, info);
         } finally {
             lock.unlock();
+            transport.flush();
         }
     }
 
@@ -371,10 +387,11 @@ public final class Connection {
             if (state == ConnectionState.ESTABLISHED) {
                 sendControl(VirtioVsock.OP_SHUTDOWN, add);
             }
-            readable.signalAll();
-            writable.signalAll();
+            wakeReaders();
+            wakeWriters();
         } finally {
             lock.unlock();
+            transport.flush();
         }
     }
 
@@ -390,8 +407,8 @@ public final class Connection {
                 return;
             }
             released = true;
-            readable.signalAll();
-            writable.signalAll();
+            wakeReaders();
+            wakeWriters();
             switch (state) {
                 case IDLE, CONNECTING, CLOSED -> finish();
                 case ESTABLISHED, CLOSING -> {
@@ -407,15 +424,21 @@ public final class Connection {
                         localShutdown = VirtioVsock.SHUTDOWN_BOTH;
                         sendControl(VirtioVsock.OP_SHUTDOWN, VirtioVsock.SHUTDOWN_BOTH);
                     }
+                    if (!done) {
+                        // Often the peer's RST comes back while our SHUTDOWN is delivered: then no
+                        // timer is needed (scheduling one wakes the timer thread on every close).
+                        transport.flush();
+                    }
                     if (done) {
                         finish();
-                    } else {
-                        closeTimer = owner.schedule(this::closeTimeout, CLOSE_TIMEOUT_NANOS);
+                    } else if (!finished) {
+                        closeTimer = owner.schedule(this::closeTimeout, owner.closeTimeoutNanos());
                     }
                 }
             }
         } finally {
             lock.unlock();
+            transport.flush();
         }
     }
 
@@ -431,6 +454,7 @@ public final class Connection {
             }
         } finally {
             lock.unlock();
+            transport.flush();
         }
     }
 
@@ -481,10 +505,11 @@ public final class Connection {
                 default -> throw new AssertionError(state);
             }
             if (gainedSpace) {
-                writable.signalAll();
+                wakeWriters();
             }
         } finally {
             lock.unlock();
+            transport.flush();
         }
     }
 
@@ -507,7 +532,7 @@ public final class Connection {
                 state = ConnectionState.CLOSED;
             }
         }
-        readable.signalAll();
+        wakeReaders();
     }
 
     private void onPacketEstablished(Packet p) {
@@ -526,11 +551,11 @@ public final class Connection {
                 rx.enqueue(p.payload, p.payloadOffset, p.len, seqFlags);
                 credit.onReceived(p.len);
                 if (type == SocketType.SEQPACKET ? rx.messages() > 0 : rx.bytes() >= rcvLowat) {
-                    readable.signalAll();
+                    wakeReaders();
                 }
             }
             case VirtioVsock.OP_CREDIT_REQUEST -> sendControl(VirtioVsock.OP_CREDIT_UPDATE, 0);
-            case VirtioVsock.OP_CREDIT_UPDATE -> writable.signalAll();
+            case VirtioVsock.OP_CREDIT_UPDATE -> wakeWriters();
             case VirtioVsock.OP_SHUTDOWN -> {
                 peerShutdown |= p.flags & VirtioVsock.SHUTDOWN_BOTH;
                 if (peerShutdown == VirtioVsock.SHUTDOWN_BOTH && rx.isEmpty()) {
@@ -540,8 +565,8 @@ public final class Connection {
                         finish();
                     }
                 }
-                readable.signalAll();
-                writable.signalAll();
+                wakeReaders();
+                wakeWriters();
             }
             case VirtioVsock.OP_RST -> {
                 markDone();
@@ -569,12 +594,16 @@ public final class Connection {
         if (state == ConnectionState.ESTABLISHED) {
             state = ConnectionState.CLOSING;
         }
-        readable.signalAll();
-        writable.signalAll();
+        wakeReaders();
+        wakeWriters();
     }
 
-    /** Leaves the machine for good. */
+    /** Leaves the machine for good. Idempotent: a packet delivered during release may finish first. */
     private void finish() {
+        if (finished) {
+            return;
+        }
+        finished = true;
         if (closeTimer != null) {
             closeTimer.cancel(false);
             closeTimer = null;
@@ -600,6 +629,7 @@ public final class Connection {
             }
         } finally {
             lock.unlock();
+            transport.flush();
         }
     }
 
@@ -611,9 +641,10 @@ public final class Connection {
             if (state == ConnectionState.ESTABLISHED && rx.bytes() < rcvLowat && credit.hasUnannounced()) {
                 sendControl(VirtioVsock.OP_CREDIT_UPDATE, 0);
             }
-            readable.signalAll();
+            wakeReaders();
         } finally {
             lock.unlock();
+            transport.flush();
         }
     }
 
@@ -632,7 +663,7 @@ public final class Connection {
 
     private void sendData(byte[] src, int off, int n, int seqFlags) {
         Packet p = Packet.control(virtioType, VirtioVsock.OP_RW, seqFlags, local, remote);
-        byte[] payload = new byte[n];
+        byte[] payload = PayloadPool.take(n);
         System.arraycopy(src, off, payload, 0, n);
         p.payload = payload;
         p.len = n;
@@ -654,6 +685,13 @@ public final class Connection {
      * interrupted channel does; a close by another thread is reported by the caller's next check.
      */
     private long await(Condition condition, long nanos) throws IOException {
+        // What we queued must move before we sleep: the answer we wait for may depend on it. The flush
+        // may deliver that answer on this very thread; then there is nothing to wait for.
+        long seen = wakeups;
+        transport.flush();
+        if (wakeups != seen) {
+            return nanos;
+        }
         try {
             return nanos == Long.MAX_VALUE ? awaitForever(condition) : condition.awaitNanos(nanos);
         } catch (InterruptedException e) {
@@ -667,6 +705,16 @@ public final class Connection {
                 checkNotReleased();
             }
         }
+    }
+
+    private void wakeReaders() {
+        wakeups++;
+        readable.signalAll();
+    }
+
+    private void wakeWriters() {
+        wakeups++;
+        writable.signalAll();
     }
 
     private static long awaitForever(Condition condition) throws InterruptedException {

@@ -39,9 +39,17 @@ public final class Credit {
         this.bufAlloc = bufAlloc;
     }
 
+    /**
+     * The most we ever have in flight: the peer's buffer, capped by our own (virtio_transport_tx_buf_size
+     * in current kernels, so a peer advertising a huge buffer cannot make us queue more than we allow).
+     */
+    public long txBufferLimit() {
+        return Math.min(Integer.toUnsignedLong(peerBufAlloc), Integer.toUnsignedLong(bufAlloc));
+    }
+
     /** Bytes of payload we may send now without overrunning the peer. */
     public long txSpace() {
-        long limit = Math.min(Integer.toUnsignedLong(peerBufAlloc), Integer.toUnsignedLong(bufAlloc));
+        long limit = txBufferLimit();
         long inFlight = Integer.toUnsignedLong(txCnt - peerFwdCnt);
         return Math.max(0, limit - inFlight);
     }

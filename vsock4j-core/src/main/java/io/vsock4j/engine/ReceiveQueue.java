@@ -15,6 +15,9 @@ import java.util.ArrayDeque;
  * nothing is ever merged behind such a chunk, so message boundaries are chunk boundaries. A stream read
  * gathers across chunks; a message read takes chunks up to and including the next end of message.
  *
+ * <p>A payload array the queue kept is released to {@link PayloadPool} once the reader has consumed it
+ * all; nothing else references it by then (the packet that carried it is gone).
+ *
  * <p>Not thread-safe: guarded by the owning connection's lock.
  */
 final class ReceiveQueue {
@@ -104,6 +107,7 @@ final class ReceiveQueue {
                 c.start += n;
                 if (c.start == c.end) {
                     it.remove();
+                    release(c);
                 }
             }
         }
@@ -137,6 +141,7 @@ final class ReceiveQueue {
             flags = c.seqFlags;
             if (!peek) {
                 it.remove();
+                release(c);
             }
             if ((c.seqFlags & VirtioVsock.SEQ_EOM) != 0) {
                 break;
@@ -155,10 +160,21 @@ final class ReceiveQueue {
     /** Drops everything (the connection is gone); returns the bytes dropped. */
     int clear() {
         int dropped = bytes;
+        for (Chunk c : chunks) {
+            release(c);
+        }
         chunks.clear();
         bytes = 0;
         messages = 0;
         return dropped;
+    }
+
+    /** A payload array we kept is no longer referenced: full-size ones go back to the pool. */
+    private static void release(Chunk c) {
+        if (!c.mergeable) {
+            PayloadPool.give(c.data);
+        }
+        c.data = null;
     }
 
     /** What {@link #readMessage} found: filled in by the call, read by its caller under the same lock. */

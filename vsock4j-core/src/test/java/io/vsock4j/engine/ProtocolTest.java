@@ -1,18 +1,13 @@
 package io.vsock4j.engine;
 
-import io.vsock4j.SocketType;
 import io.vsock4j.VsockAddress;
 import io.vsock4j.VsockServerSocket;
 import io.vsock4j.VsockSocket;
 import io.vsock4j.core.Machine;
-import io.vsock4j.spi.Transport;
-import io.vsock4j.spi.TransportRole;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 import static io.vsock4j.engine.VirtioVsock.*;
@@ -25,13 +20,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ProtocolTest {
     private static final int GUEST = 3;
     private static final int HOST = 2;
-    private Wire wire;
+    private TestWire wire;
     private Machine guest;
 
     @BeforeEach
     void start() {
-        wire = new Wire();
-        guest = Machine.builder().name("guest").transport(wire).build();
+        wire = new TestWire(GUEST);
+        guest = Machine.builder().name("guest").transport(wire).closeTimeout(java.time.Duration.ofMillis(300)).build();
     }
 
     @AfterEach
@@ -115,6 +110,26 @@ class ProtocolTest {
     }
 
     @Test
+    void aClosedSocketWhosePeerNeverFinishesSendsRstAfterTheCloseTimeout() throws Exception {
+        try (VsockServerSocket server = VsockServerSocket.bind(guest, VsockAddress.of(VsockAddress.CID_ANY, 5704))) {
+            wire.deliver(fromHost(OP_REQUEST, 1606, 5704));
+            sent();
+            VsockSocket s = server.accept();
+            long start = System.nanoTime();
+            s.close();
+            assertThat(sent().op).isEqualTo(OP_SHUTDOWN);
+            assertThat(guest.connectionCount()).as("still waiting for the peer").isEqualTo(1);
+            Packet rst = sent();
+            assertThat(rst.op).isEqualTo(OP_RST);
+            assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start)).isGreaterThanOrEqualTo(300);
+            for (int i = 0; i < 200 && guest.connectionCount() > 0; i++) {
+                Thread.sleep(5);
+            }
+            assertThat(guest.connectionCount()).isZero();
+        }
+    }
+
+    @Test
     void aPeerShuttingBothWaysWithNothingQueuedGetsRst() throws Exception {
         try (VsockServerSocket server = VsockServerSocket.bind(guest, VsockAddress.of(VsockAddress.CID_ANY, 5701))) {
             wire.deliver(fromHost(OP_REQUEST, 1601, 5701));
@@ -190,44 +205,5 @@ class ProtocolTest {
         answer.join();
         assertThat(sent().op).isEqualTo(OP_RST);
         s.close();
-    }
-
-    /** The G2H transport of the test: packets the engine sends queue here; the test delivers the host's. */
-    static final class Wire implements Transport {
-        final BlockingQueue<Packet> sent = new LinkedBlockingQueue<>();
-        private PacketReceiver receiver;
-
-        void deliver(Packet p) {
-            receiver.receive(this, p);
-        }
-
-        @Override
-        public TransportRole role() {
-            return TransportRole.G2H;
-        }
-
-        @Override
-        public int localCid() {
-            return GUEST;
-        }
-
-        @Override
-        public boolean supports(SocketType type) {
-            return true;
-        }
-
-        @Override
-        public void start(PacketReceiver r) {
-            this.receiver = r;
-        }
-
-        @Override
-        public void send(Packet packet) {
-            sent.add(packet);
-        }
-
-        @Override
-        public void close() {
-        }
     }
 }

@@ -1,0 +1,59 @@
+package io.vsock4j.bench;
+
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+import java.io.IOException;
+import java.util.concurrent.TimeUnit;
+
+/** One-byte round trip (write, the peer echoes, read), sampled so the median can be quoted. */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.SampleTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(value = 1, jvmArgsAppend = {"-Xmx2g"})
+public class RoundTrip {
+    @Param({"vsock", "tcp", "unix"})
+    public String transport;
+
+    private Pair pair;
+    private Thread echo;
+
+    @Setup
+    public void setUp() throws IOException {
+        pair = Pair.open(transport);
+        echo = Thread.ofPlatform().daemon().name(transport + "-echo").start(() -> {
+            try {
+                int b;
+                while ((b = pair.serverIn.read()) >= 0) {
+                    pair.serverOut.write(b);
+                }
+            } catch (IOException closed) {
+                // tear-down
+            }
+        });
+    }
+
+    @Benchmark
+    public int pingPong() throws IOException {
+        pair.clientOut.write(1);
+        return pair.clientIn.read();
+    }
+
+    @TearDown
+    public void tearDown() throws Exception {
+        pair.close();
+        echo.join(5_000);
+    }
+}

@@ -1,0 +1,226 @@
+package io.vsock4j.transport.link;
+
+import io.vsock4j.engine.Packet;
+import io.vsock4j.engine.VirtioVsock;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.AsynchronousCloseException;
+import java.nio.channels.SocketChannel;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * A {@link PacketLink} over a connected Unix domain stream socket, so that the other machine can be
+ * another process. Packets travel as frames ({@link FrameDecoder}) after the {@link LinkHello}.
+ *
+ * <p>The other process is not trusted, and nothing it sends may crash, hang or grow this one:
+ * a broken frame or a truncated one at EOF takes the link down (every connection over it gets
+ * ECONNRESET); what a well-framed packet says is checked by the transport on top (CIDs) and the engine
+ * (ops, types, credit: RST). Memory is bounded: one frame being read, and at most
+ * {@link #MAX_QUEUED_BYTES} (and {@link #MAX_QUEUED_PACKETS}) waiting to be written; a peer that stops reading past that is dropped,
+ * as vhost stops serving a guest that does not take its replies.
+ *
+ * <p>Threads: {@link #send} from any thread (queues only). Two daemon threads per link: the reader
+ * decodes and delivers in order and is the one that reports {@link Receiver#down}; the writer drains
+ * the queue with gathering writes. {@link #close()} closes the channel, which ends both.
+ */
+public final class UnixLink implements PacketLink {
+    /** Frame bytes queued for the peer beyond which it counts as not reading. */
+    public static final long MAX_QUEUED_BYTES = 32L * 1024 * 1024;
+    /** Packets queued for the peer beyond which it counts as not reading (bounds small control packets). */
+    public static final int MAX_QUEUED_PACKETS = 65_536;
+    private static final int MAX_BATCH_PACKETS = 64;
+
+    private final SocketChannel channel;
+    private final String name;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition changed = lock.newCondition();
+    /** Guarded by lock. */
+    private ArrayDeque<Packet> outbound = new ArrayDeque<>();
+    /** Frame bytes in outbound. Guarded by lock. */
+    private long queuedBytes;
+    /** Why the link is going down, once it is. Guarded by lock. */
+    private String downReason;
+    /** Guarded by lock. */
+    private Thread reader;
+    /** Guarded by lock. */
+    private Thread writer;
+
+    /** A link on {@code channel}, whose hello is done. */
+    UnixLink(SocketChannel channel, String name) {
+        this.channel = channel;
+        this.name = name;
+    }
+
+    @Override
+    public void start(Receiver receiver) {
+        lock.lock();
+        try {
+            if (reader != null) {
+                throw new IllegalStateException("link " + name + " already started");
+            }
+            reader = Thread.ofPlatform().name("vsock4j-link-" + name + "-rx").daemon(true).unstarted(() -> read(receiver));
+            writer = Thread.ofPlatform().name("vsock4j-link-" + name + "-tx").daemon(true).unstarted(this::write);
+            reader.start();
+            writer.start();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public void send(Packet packet) {
+        boolean overflow;
+        lock.lock();
+        try {
+            if (downReason != null) {
+                return;
+            }
+            outbound.addLast(packet);
+            queuedBytes += VirtioVsock.HEADER_SIZE_BYTES + packet.len;
+            overflow = queuedBytes > MAX_QUEUED_BYTES || outbound.size() > MAX_QUEUED_PACKETS;
+            if (outbound.size() == 1) {
+                changed.signal();
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (overflow) {
+            goDown("peer stopped reading: more than " + MAX_QUEUED_PACKETS + " packets or "
+                    + MAX_QUEUED_BYTES + " bytes queued");
+        }
+    }
+
+    /** The reader: bytes to frames to packets, until the stream ends or breaks. */
+    private void read(Receiver receiver) {
+        FrameDecoder decoder = new FrameDecoder();
+        ByteBuffer buf = ByteBuffer.allocate(VirtioVsock.HEADER_SIZE_BYTES + VirtioVsock.MAX_PACKET_PAYLOAD_BYTES);
+        String reason;
+        try {
+            while (true) {
+                buf.clear();
+                if (channel.read(buf) < 0) {
+                    reason = decoder.midFrame() ? "peer closed the link in the middle of a frame" : "peer closed the link";
+                    break;
+                }
+                buf.flip();
+                Packet p;
+                while ((p = decoder.next(buf)) != null) {
+                    deliver(receiver, p);
+                }
+            }
+        } catch (FrameDecoder.FrameException e) {
+            reason = "bad frame from peer: " + e.getMessage();
+        } catch (AsynchronousCloseException e) {
+            reason = null;
+        } catch (IOException e) {
+            reason = "link read failed: " + e.getMessage();
+        }
+        goDown(reason == null ? "link closed" : reason);
+        lock.lock();
+        try {
+            reason = downReason;
+        } finally {
+            lock.unlock();
+        }
+        receiver.down(reason);
+    }
+
+    private static void deliver(Receiver receiver, Packet p) {
+        try {
+            receiver.packet(p);
+        } catch (RuntimeException | Error e) {
+            // One bad packet must not stop the link.
+            Thread.currentThread().getUncaughtExceptionHandler().uncaughtException(Thread.currentThread(), e);
+        }
+    }
+
+    /** The writer: takes up to a batch of frames and writes them in one gathering write. */
+    private void write() {
+        List<ByteBuffer> frames = new ArrayList<>();
+        try {
+            while (true) {
+                lock.lock();
+                try {
+                    while (outbound.isEmpty() && downReason == null) {
+                        changed.awaitUninterruptibly();
+                    }
+                    if (downReason != null) {
+                        return;
+                    }
+                    frames.clear();
+                    Packet p;
+                    for (int i = 0; i < MAX_BATCH_PACKETS && (p = outbound.pollFirst()) != null; i++) {
+                        queuedBytes -= VirtioVsock.HEADER_SIZE_BYTES + p.len;
+                        frames.addAll(List.of(FrameDecoder.encode(p)));
+                    }
+                } finally {
+                    lock.unlock();
+                }
+                ByteBuffer[] batch = frames.toArray(ByteBuffer[]::new);
+                long left = 0;
+                for (ByteBuffer b : batch) {
+                    left += b.remaining();
+                }
+                while (left > 0) {
+                    left -= channel.write(batch);
+                }
+            }
+        } catch (IOException e) {
+            goDown("link write failed: " + e.getMessage());
+        }
+    }
+
+    /** Marks the link down and closes the channel, which ends the reader and writer. */
+    private void goDown(String reason) {
+        lock.lock();
+        try {
+            if (downReason != null) {
+                return;
+            }
+            downReason = reason;
+            outbound.clear();
+            queuedBytes = 0;
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        try {
+            channel.close();
+        } catch (IOException e) {
+            // Closing is all we wanted.
+        }
+    }
+
+    @Override
+    public void close() {
+        goDown("link " + name + " closed here");
+        Thread r;
+        Thread w;
+        lock.lock();
+        try {
+            r = reader;
+            w = writer;
+        } finally {
+            lock.unlock();
+        }
+        for (Thread t : new Thread[] {r, w}) {
+            if (t != null && t != Thread.currentThread()) {
+                try {
+                    t.join(5_000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "unix link " + name;
+    }
+}

@@ -1,0 +1,143 @@
+package io.vsock4j.transport.link;
+
+import io.vsock4j.VsockAddress;
+import io.vsock4j.VsockServerSocket;
+import io.vsock4j.VsockSocket;
+import io.vsock4j.core.Machine;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * A guest machine in another JVM process, linked over a Unix domain socket: data flows both ways, and
+ * killing either process gives the other ECONNRESET, not a hang.
+ */
+class CrossProcessTest {
+    @TempDir
+    Path dir;
+
+    private final List<AutoCloseable> toClose = new ArrayList<>();
+    private Process peer;
+
+    @AfterEach
+    void stop() throws Exception {
+        if (peer != null) {
+            peer.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+        for (AutoCloseable c : toClose.reversed()) {
+            c.close();
+        }
+    }
+
+    private <T extends AutoCloseable> T track(T c) {
+        toClose.add(c);
+        return c;
+    }
+
+    /** Starts LinkPeerMain in a new JVM and waits for its READY line; returns the CID it printed. */
+    private int startPeer(String mode, Path socket) throws IOException {
+        String java = ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        peer = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+                LinkPeerMain.class.getName(), mode, socket.toString())
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        BufferedReader out = new BufferedReader(new InputStreamReader(peer.getInputStream(), StandardCharsets.UTF_8));
+        String line = out.readLine();
+        assertThat(line).as("peer's first line").startsWith("READY ");
+        return Integer.parseInt(line.substring(6).trim());
+    }
+
+    /** Echo round trip of {@code bytes} random bytes through {@code s}. */
+    private static void roundTrip(VsockSocket s, int bytes) throws Exception {
+        byte[] data = new byte[bytes];
+        new Random(bytes).nextBytes(data);
+        Thread writer = Thread.ofVirtual().start(() -> {
+            try {
+                s.getOutputStream().write(data);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        assertThat(s.getInputStream().readNBytes(bytes)).isEqualTo(data);
+        writer.join();
+    }
+
+    @Test
+    void aGuestProcessTalksBothWaysAndItsDeathResetsTheHostsConnections() throws Exception {
+        Path socket = dir.resolve("host.sock");
+        HostTransport h2g = new HostTransport("test-host", false);
+        Machine host = track(Machine.builder().name("test-host").transport(h2g).build());
+        track(UnixLinkServer.serve(socket, h2g, 3));
+        VsockServerSocket hostEchoWanted = track(VsockServerSocket.bind(host, VsockAddress.of(VsockAddress.CID_ANY, 7000)));
+        hostEchoWanted.setSoTimeout(100);
+
+        int cid = startPeer("guest", socket);
+        assertThat(cid).isEqualTo(3);
+        // The guest knows its CID once it answered the hello; the host attaches it a moment later,
+        // when it has read that answer. Wait for the host's own view before dialling the guest.
+        for (int i = 0; i < 500 && !h2g.reaches(cid); i++) {
+            Thread.sleep(10);
+        }
+        assertThat(h2g.reaches(cid)).as("host attached guest %d", cid).isTrue();
+
+        // Host to guest: 4 MiB through the guest's echo, both directions of the link in use at once.
+        VsockSocket s = track(VsockSocket.connect(host, VsockAddress.of(cid, LinkPeerMain.GUEST_ECHO_PORT)));
+        roundTrip(s, 4 << 20);
+
+        // A second connection blocks in read while the guest process dies.
+        VsockSocket idle = track(VsockSocket.connect(host, VsockAddress.of(cid, LinkPeerMain.GUEST_ECHO_PORT)));
+        roundTrip(idle, 10);
+        Thread killer = Thread.ofVirtual().start(() -> {
+            try {
+                Thread.sleep(200);
+                peer.destroyForcibly();
+            } catch (InterruptedException ignored) {
+                // The test ended first.
+            }
+        });
+        assertThatThrownBy(() -> idle.getInputStream().read()).hasMessageStartingWith("ECONNRESET");
+        killer.join();
+        assertThat(peer.waitFor(10, TimeUnit.SECONDS)).isTrue();
+        // The reset walks every connection of the link; the one we read from may be first.
+        for (int i = 0; i < 200 && host.connectionCount(h2g) > 0; i++) {
+            Thread.sleep(10);
+        }
+        assertThat(host.connectionCount(h2g)).isZero();
+        assertThatThrownBy(() -> VsockSocket.connect(host, VsockAddress.of(cid, LinkPeerMain.GUEST_ECHO_PORT)))
+                .hasMessageStartingWith("ENODEV");
+    }
+
+    @Test
+    void aHostProcessServesThisGuestAndItsDeathResetsTheGuestsConnections() throws Exception {
+        Path socket = dir.resolve("child-host.sock");
+        startPeer("host", socket);
+        GuestTransport g2h = UnixLinks.connectGuest(socket);
+        Machine guest = track(Machine.builder().name("test-guest").transport(g2h).build());
+        assertThat(guest.localCid()).isEqualTo(3);
+
+        VsockSocket s = track(VsockSocket.connect(guest, VsockAddress.of(VsockAddress.CID_HOST, LinkPeerMain.HOST_ECHO_PORT)));
+        roundTrip(s, 4 << 20);
+
+        peer.destroyForcibly();
+        assertThatThrownBy(() -> s.getInputStream().read()).hasMessageStartingWith("ECONNRESET");
+        // EOF or ECONNRESET on the Unix socket, depending on timing; either way the peer did it.
+        assertThat(g2h.downReason()).isNotNull().doesNotContain("closed here");
+        // The error was reported once; the connection is over, so a write is EPIPE, as in the kernel.
+        assertThatThrownBy(() -> s.getOutputStream().write(1)).hasMessageStartingWith("EPIPE");
+        // No host any more: a new connect fails at once rather than timing out.
+        assertThatThrownBy(() -> VsockSocket.connect(guest, VsockAddress.of(VsockAddress.CID_HOST, LinkPeerMain.HOST_ECHO_PORT)))
+                .hasMessageStartingWith("ENODEV");
+    }
+}
