@@ -1,13 +1,18 @@
 package io.vsock4j.cli;
 
 import io.vsock4j.VsockAddress;
+import io.vsock4j.cli.conformance.Case;
 import io.vsock4j.cli.conformance.ConformanceSuite;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
 
 import java.io.PrintStream;
 import java.util.concurrent.Callable;
+import java.util.function.Predicate;
 
 /**
  * {@code vsock test}: the conformance suite ({@link ConformanceSuite}) against the provider that
@@ -22,6 +27,9 @@ public final class TestCommand implements Callable<Integer> {
     @ParentCommand
     VsockCommand root;
 
+    @Spec
+    CommandSpec spec;
+
     @Option(names = "--filter", paramLabel = "TEXT", description = "Run only the cases whose name contains TEXT.")
     String filter;
 
@@ -31,12 +39,13 @@ public final class TestCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        Predicate<String> selected = name -> filter == null || name.contains(filter);
+        if (ConformanceSuite.cases().stream().map(Case::name).noneMatch(selected)) {
+            throw new ParameterException(spec.commandLine(), "no case matches --filter '" + filter + "'");
+        }
         PrintStream out = root.stdio().text();
         ConformanceSuite suite = new ConformanceSuite(root.provider(), VsockAddress.CID_LOCAL, basePort);
-        ConformanceSuite.Summary summary = suite.runInProcess(out, name -> filter == null || name.contains(filter));
-        if (summary.passed() + summary.failed() == 0) {
-            throw CliFailure.usage("no case matches --filter '" + filter + "'");
-        }
+        ConformanceSuite.Summary summary = suite.runInProcess(out, selected);
         return summary.failed() == 0 ? VsockCommand.EXIT_OK : VsockCommand.EXIT_FAILURE;
     }
 }

@@ -27,7 +27,7 @@ public enum TransportChoice {
             case JAVA -> Vsock.defaultProvider();
             // The kernel provider (io.vsock4j.transport.kernel) is not merged yet. When it is, KERNEL opens
             // it and AUTO opens it when the machine has AF_VSOCK, else JAVA.
-            case KERNEL, AUTO -> throw CliFailure.runtime("kernel transport not available yet");
+            case KERNEL, AUTO -> throw new CliFailure("kernel transport not available yet");
         };
     }
 

@@ -80,7 +80,7 @@ public final class VsockCommand implements Runnable {
             String name = failed.getCommandSpec().qualifiedName();
             if (ex instanceof CliFailure f) {
                 failed.getErr().println(name + ": " + oneLine(f.getMessage()));
-                return f.exitCode();
+                return EXIT_FAILURE;
             }
             if (ex instanceof IOException || ex instanceof UncheckedIOException) {
                 failed.getErr().println(name + ": " + describe(ex));
