@@ -65,6 +65,8 @@ class CliLauncherIT {
                 List.of("perf", "--sender", "host", "--compare"),
                 List.of("--transport", "bogus", "info"),
                 List.of("info", "extra"),
+                List.of("test", "--mode", "client"),
+                List.of("test", "--peer-cid", "3"),
                 List.of("nosuchcommand"),
                 List.of());
     }

@@ -21,7 +21,7 @@ import java.util.function.Predicate;
  * JUnit), so the same cases run against any {@link SocketProvider}: the Java engine here, the kernel's
  * AF_VSOCK inside a QEMU guest. Each case has a client and a server half ({@link Case}); in one process
  * both halves run on virtual threads and talk over an in-memory {@link Control}; across two processes
- * each would run its half over a TCP control channel (not yet written).
+ * each runs its half and the control channel is TCP ({@link RemoteRun}).
  *
  * <p>Output: one line per case, {@code PASS n name} or {@code FAIL n name: reason}, then
  * {@code N passed, N failed}. Runs on the caller's thread.
@@ -85,6 +85,10 @@ public final class ConformanceSuite {
 
     static String verdict(int number, Case c, String failure) {
         return (failure == null ? "PASS " : "FAIL ") + number + " " + c.name() + (failure == null ? "" : ": " + failure);
+    }
+
+    int basePort() {
+        return basePort;
     }
 
     Side side(int port, Control control) {
