@@ -19,4 +19,5 @@ module io.vsock4j {
     exports io.vsock4j.transport.loopback;
     exports io.vsock4j.transport.link;
     exports io.vsock4j.capture;
+    exports io.vsock4j.transport.kernel;
 }

@@ -26,6 +26,15 @@ public final class Vsock {
         }
     }
 
+    /**
+     * A provider by name: "java" (the Java loopback), "kernel" (the kernel's AF_VSOCK, allowed only in
+     * the project's test guest or with -Dvsock4j.kernel.allow=true) or "auto" (the kernel where allowed
+     * and it has its own loopback, else the Java loopback). See {@link io.vsock4j.transport.kernel.KernelVsock}.
+     */
+    public static SocketProvider provider(String name) throws java.io.IOException {
+        return io.vsock4j.transport.kernel.KernelVsock.provider(name);
+    }
+
     /** Replaces the default provider (the command line does, per its --transport option). */
     public static void setDefaultProvider(SocketProvider provider) {
         synchronized (LOCK) {

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# scripts/bench/bench-kernel.sh [BYTES] [ROUNDS]: kernel vsock throughput inside the QEMU guest, C vs the
+# vsock4j kernel provider, over CID 1 with 64 KiB writes. Builds the C program with gcc and the test
+# classes with Maven first. Results: docs/benchmarks-kernel.md.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+bytes=${1:-268435456}
+rounds=${2:-3}
+out="$root/vsock4j-core/target/bench"
+mkdir -p "$out"
+gcc -O2 -Wall -o "$out/vsock_bench" "$root/scripts/bench/vsock_bench.c"
+cd "$root"
+./build -q test-compile -pl vsock4j-core
+./build -q dependency:build-classpath -pl vsock4j-core -Dmdep.includeScope=test -Dmdep.outputFile="$out/cp.txt" >/dev/null
+cp="$root/vsock4j-core/target/test-classes:$root/vsock4j-core/target/classes:$(cat "$out/cp.txt")"
+java="java --enable-native-access=ALL-UNNAMED -cp $cp io.vsock4j.transport.kernel.KernelThroughput"
+c="$out/vsock_bench"
+# Each pair: receiver in the background, sender in the foreground (it retries until the receiver listens).
+script='
+port=5000
+pair() { echo "receiver=$1 sender=$3"; $2 recv $port & r=$!; $4 send 1 $port '"$bytes"'; wait $r; port=$((port+1)); }
+for i in $(seq '"$rounds"'); do
+  pair C "'"$c"'" C "'"$c"'"
+  pair vsock4j "'"$java"'" vsock4j "'"$java"'"
+  pair C "'"$c"'" vsock4j "'"$java"'"
+  pair vsock4j "'"$java"'" C "'"$c"'"
+done'
+guest/run.sh --timeout 900 -- bash -c "$script" | tee "$out/results.txt"

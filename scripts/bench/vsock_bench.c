@@ -1,0 +1,79 @@
+/*
+ * vsock_bench: the C baseline for docs/benchmarks-kernel.md. One STREAM connection over AF_VSOCK,
+ * 64 KiB writes; the receiver prints Gbit/s from its first byte to EOF.
+ *
+ *   vsock_bench recv PORT
+ *   vsock_bench send CID PORT BYTES
+ *
+ * Run it only inside the project's QEMU guest (guest/run.sh): the guard below refuses elsewhere.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <linux/vm_sockets.h>
+
+#define CHUNK (64 * 1024)
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+static void guard(void) {
+    char line[4096] = {0};
+    FILE *f = fopen("/proc/cmdline", "r");
+    if (!f || !fgets(line, sizeof line, f) || !strstr(line, "vsock4j.guest=1")) {
+        fprintf(stderr, "vsock_bench: not inside the vsock4j guest; refusing\n");
+        exit(3);
+    }
+    fclose(f);
+}
+
+int main(int argc, char **argv) {
+    static char buf[CHUNK];
+    guard();
+    int s = socket(AF_VSOCK, SOCK_STREAM, 0);
+    if (s < 0) { perror("socket"); return 1; }
+    if (argc == 3 && !strcmp(argv[1], "recv")) {
+        struct sockaddr_vm a = {.svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY, .svm_port = atoi(argv[2])};
+        if (bind(s, (void *)&a, sizeof a) || listen(s, 1)) { perror("bind/listen"); return 1; }
+        int c = accept(s, NULL, NULL);
+        if (c < 0) { perror("accept"); return 1; }
+        long long total = 0;
+        double start = 0;
+        for (;;) {
+            ssize_t n = read(c, buf, sizeof buf);
+            if (n < 0) { perror("read"); return 1; }
+            if (n == 0) break;
+            if (total == 0) start = now();
+            total += n;
+        }
+        double secs = now() - start;
+        printf("c-recv bytes=%lld seconds=%.3f gbits=%.3f\n", total, secs, total * 8 / secs / 1e9);
+        return 0;
+    }
+    if (argc == 5 && !strcmp(argv[1], "send")) {
+        struct sockaddr_vm a = {.svm_family = AF_VSOCK, .svm_cid = atoi(argv[2]), .svm_port = atoi(argv[3])};
+        long long want = atoll(argv[4]), sent = 0;
+        for (int tries = 0; connect(s, (void *)&a, sizeof a); tries++) {
+            if (tries == 300) { perror("connect"); return 1; }
+            close(s);
+            usleep(100 * 1000); /* the receiver may still be starting */
+            s = socket(AF_VSOCK, SOCK_STREAM, 0);
+        }
+        memset(buf, 'v', sizeof buf);
+        while (sent < want) {
+            ssize_t n = write(s, buf, want - sent < CHUNK ? want - sent : CHUNK);
+            if (n < 0) { perror("write"); return 1; }
+            sent += n;
+        }
+        close(s);
+        return 0;
+    }
+    fprintf(stderr, "usage: vsock_bench recv PORT | send CID PORT BYTES\n");
+    return 2;
+}

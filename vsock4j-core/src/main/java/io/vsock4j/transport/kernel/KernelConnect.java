@@ -1,0 +1,140 @@
+package io.vsock4j.transport.kernel;
+
+import io.vsock4j.VsockAddress;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.time.Duration;
+
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
+/**
+ * One connect(2) on a non-blocking kernel socket, with Java owning the deadline.
+ *
+ * <p>Why it is not just "connect, wait for EPOLLOUT, read SO_ERROR": Linux's vsock leaves a socket whose
+ * non-blocking connect was reset in SS_CONNECTING (af_vsock.c and virtio_transport_recv_connecting), so
+ * the next connect on it would report EALREADY forever; and the kernel's own connect timer, once it
+ * fires, leaves the socket ready for a retry that would send a new REQUEST. So:
+ * <ol>
+ *   <li>the kernel's timer is armed {@code slack} past our deadline (SO_VM_SOCKETS_CONNECT_TIMEOUT is
+ *       set for the connect call and restored right after), so it never decides;</li>
+ *   <li>when the socket turns writable or errored, a connect(2) in blocking mode collects the result
+ *       without waiting (EISCONN: established; else the error, which also returns the socket to
+ *       SS_UNCONNECTED), and SO_ERROR is read to clear the stale sk_err;</li>
+ *   <li>at our deadline, a blocking connect(2) with a one-jiffy timeout ends the attempt the way a
+ *       blocking connect would (ETIMEDOUT, request cancelled), holding the thread at most one jiffy.</li>
+ * </ol>
+ * Runs on the connecting thread under the socket's write lock.
+ */
+final class KernelConnect {
+    private final KernelSocket socket;
+    private final KernelFd fd;
+    private final MemorySegment scratch;
+    private final VsockAddress remote;
+
+    KernelConnect(KernelSocket socket, KernelFd fd, MemorySegment scratch, VsockAddress remote) {
+        this.socket = socket;
+        this.fd = fd;
+        this.scratch = scratch;
+        this.remote = remote;
+    }
+
+    void run(long timeoutNanos, long slackNanos) throws IOException {
+        Duration userTimeout = socket.connectTimeoutOption();
+        long deadline = Deadlines.after(timeoutNanos);
+        int r;
+        fd.begin();
+        try {
+            KernelOptions.setConnectTimeoutNanos(fd.fd, timeoutNanos + slackNanos);
+            r = connectCall();
+            KernelOptions.setConnectTimeoutNanos(fd.fd, userTimeout.toNanos());
+        } finally {
+            fd.end();
+        }
+        if (r == 0) {
+            return;
+        }
+        if (r != -LinuxAbi.EINPROGRESS) {
+            throw KernelErrors.connectException(-r, "connect to " + remote);
+        }
+        while (true) {
+            int revents;
+            fd.begin();
+            try {
+                revents = Native.pollNow(scratch, scratch.asSlice(32, 8), fd.fd, LinuxAbi.POLLOUT);
+            } finally {
+                fd.end();
+            }
+            if (revents > 0 && (revents & (LinuxAbi.POLLOUT | LinuxAbi.POLLERR | LinuxAbi.POLLHUP)) != 0) {
+                finish(userTimeout, timeoutNanos, false);
+                return;
+            }
+            if (Deadlines.passed(deadline)) {
+                finish(userTimeout, timeoutNanos, true);
+                return;
+            }
+            fd.await(Poller.WRITE, deadline, scratch);
+        }
+    }
+
+    /** Collects the outcome with a connect(2) in blocking mode that does not wait (see the class comment). */
+    private void finish(Duration userTimeout, long timeoutNanos, boolean timedOut) throws IOException {
+        int r;
+        fd.begin();
+        try {
+            if (timedOut) {
+                KernelOptions.setConnectTimeoutNanos(fd.fd, 1);
+            }
+            setNonBlocking(fd, false);
+            try {
+                r = connectCall();
+            } finally {
+                setNonBlocking(fd, true);
+                if (timedOut) {
+                    KernelOptions.setConnectTimeoutNanos(fd.fd, userTimeout.toNanos());
+                }
+            }
+            if (r != 0 && r != -LinuxAbi.EISCONN) {
+                clearSoError();
+            }
+        } finally {
+            fd.end();
+        }
+        if (r == 0 || r == -LinuxAbi.EISCONN) {
+            return;
+        }
+        String context = "connect to " + remote + (timedOut ? " after " + timeoutNanos / 1_000_000 + " ms" : "");
+        throw KernelErrors.connectException(-r, context);
+    }
+
+    private int connectCall() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment addr = a.allocate(LinuxAbi.SOCKADDR_VM_BYTES, 4);
+            SockaddrVm.write(addr, remote);
+            return Native.connect(scratch, fd.fd, addr);
+        }
+    }
+
+    private void clearSoError() {
+        try (Arena a = Arena.ofConfined()) {
+            Native.getsockopt(Native.errnoCell(a), fd.fd, LinuxAbi.SOL_SOCKET, LinuxAbi.SO_ERROR,
+                    a.allocate(JAVA_INT), a.allocate(JAVA_INT));
+        }
+    }
+
+    /** Sets or clears O_NONBLOCK on the descriptor; the caller holds it open. */
+    static void setNonBlocking(KernelFd fd, boolean on) throws IOException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment e = Native.errnoCell(a);
+            int flags = Native.fcntl(e, fd.fd, LinuxAbi.F_GETFL, 0);
+            if (flags >= 0) {
+                flags = Native.fcntl(e, fd.fd, LinuxAbi.F_SETFL,
+                        on ? flags | LinuxAbi.O_NONBLOCK : flags & ~LinuxAbi.O_NONBLOCK);
+            }
+            if (flags < 0) {
+                throw KernelErrors.exception(-flags, "fcntl O_NONBLOCK on " + fd);
+            }
+        }
+    }
+}

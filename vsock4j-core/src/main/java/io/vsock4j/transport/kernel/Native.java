@@ -1,0 +1,333 @@
+package io.vsock4j.transport.kernel;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/**
+ * The C library calls of the kernel transport, bound through java.lang.foreign (no JNI). Every call
+ * captures {@code errno} into a caller-supplied cell ({@link #errnoCell}) and returns the C result, or
+ * {@code -errno} when it failed, so callers branch on one number and allocate nothing.
+ *
+ * <p>{@code send} and {@code recv} on O_NONBLOCK descriptors never block, so they are bound
+ * {@linkplain Linker.Option#critical critical} and copy straight between the kernel and a Java
+ * {@code byte[]}. Everything else is bound normally: {@code epoll_wait} blocks (poller threads only), a
+ * SEQPACKET send runs in blocking mode ({@link #sendBlocking}), and the rest take native memory anyway.
+ *
+ * <p>Thread-safety: the handles are immutable and callable from any thread; an errno cell must be used
+ * by one thread at a time.
+ */
+final class Native {
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO = CAPTURE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+    private static final Linker.Option ERRNO_OPT = Linker.Option.captureCallState("errno");
+    private static final Linker.Option HEAP_OK = Linker.Option.critical(true);
+
+    private static final MethodHandle SOCKET = plain("socket", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle BIND = plain("bind", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle LISTEN = plain("listen", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle ACCEPT4 = plain("accept4", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
+    private static final MethodHandle CONNECT = plain("connect", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle SEND = fast("send", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+    /** send(2) that may block in the kernel (a SEQPACKET socket in blocking mode): not critical, native memory only. */
+    private static final MethodHandle SEND_BLOCKING = plain("send", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+    private static final MethodHandle RECV = fast("recv", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+    private static final MethodHandle RECVMSG = plain("recvmsg", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle SHUTDOWN = plain("shutdown", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle CLOSE = plain("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    private static final MethodHandle GETSOCKOPT = plain("getsockopt", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+    private static final MethodHandle SETSOCKOPT = plain("setsockopt", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle GETSOCKNAME = plain("getsockname", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+    private static final MethodHandle GETPEERNAME = plain("getpeername", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+    private static final MethodHandle IOCTL = handle("ioctl", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS),
+            ERRNO_OPT, Linker.Option.firstVariadicArg(2));
+    private static final MethodHandle FCNTL = handle("fcntl", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT),
+            ERRNO_OPT, Linker.Option.firstVariadicArg(2));
+    private static final MethodHandle OPEN = handle("open", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), ERRNO_OPT);
+    private static final MethodHandle POLL = handle("poll", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), ERRNO_OPT);
+    private static final MethodHandle EPOLL_CREATE1 = handle("epoll_create1", FunctionDescriptor.of(JAVA_INT, JAVA_INT), ERRNO_OPT);
+    private static final MethodHandle EPOLL_CTL = handle("epoll_ctl", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS), ERRNO_OPT);
+    private static final MethodHandle EPOLL_WAIT = handle("epoll_wait", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), ERRNO_OPT);
+
+    /** How many socket(2) and connect(2) calls this JVM made: the guard's tests prove it stopped at zero. */
+    private static final AtomicLong SOCKET_CALLS = new AtomicLong();
+    private static final AtomicLong CONNECT_CALLS = new AtomicLong();
+
+    private Native() {
+    }
+
+    /**
+     * A critical downcall: no thread-state transition and heap arrays passed by address. Only for calls
+     * that never block (the thread stays in Java state, so a blocked call would stall every safepoint).
+     */
+    private static MethodHandle fast(String name, FunctionDescriptor fd) {
+        return handle(name, fd, ERRNO_OPT, HEAP_OK);
+    }
+
+    private static MethodHandle plain(String name, FunctionDescriptor fd) {
+        return handle(name, fd, ERRNO_OPT);
+    }
+
+    private static MethodHandle handle(String name, FunctionDescriptor fd, Linker.Option... options) {
+        MemorySegment symbol = LINKER.defaultLookup().find(name)
+                .orElseThrow(() -> new UnsatisfiedLinkError("libc has no " + name));
+        return LINKER.downcallHandle(symbol, fd, options);
+    }
+
+    /** A cell for the captured errno, owned by {@code arena}; use it from one thread at a time. */
+    static MemorySegment errnoCell(Arena arena) {
+        return arena.allocate(CAPTURE);
+    }
+
+    private static int result(int r, MemorySegment cell) {
+        return r >= 0 ? r : -(int) ERRNO.get(cell, 0L);
+    }
+
+    private static long result(long r, MemorySegment cell) {
+        return r >= 0 ? r : -(int) ERRNO.get(cell, 0L);
+    }
+
+    static long socketCalls() {
+        return SOCKET_CALLS.get();
+    }
+
+    static long connectCalls() {
+        return CONNECT_CALLS.get();
+    }
+
+    static int socket(MemorySegment e, int domain, int type, int protocol) {
+        SOCKET_CALLS.incrementAndGet();
+        try {
+            return result((int) SOCKET.invokeExact(e, domain, type, protocol), e);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int bind(MemorySegment e, int fd, MemorySegment addr) {
+        try {
+            return result((int) BIND.invokeExact(e, fd, addr, (int) addr.byteSize()), e);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int listen(MemorySegment e, int fd, int backlog) {
+        try {
+            return result((int) LISTEN.invokeExact(e, fd, backlog), e);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int accept4(MemorySegment e, int fd, int flags) {
+        try {
+            return result((int) ACCEPT4.invokeExact(e, fd, MemorySegment.NULL, MemorySegment.NULL, flags), e);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int connect(MemorySegment e, int fd, MemorySegment addr) {
+        CONNECT_CALLS.incrementAndGet();
+        try {
+            return result((int) CONNECT.invokeExact(e, fd, addr, (int) addr.byteSize()), e);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** send(2) from {@code buf}, which may be a heap segment. */
+    static long send(MemorySegment e, int fd, MemorySegment buf, int flags) {
+        try {
+            return result((long) SEND.invokeExact(e, fd, buf, buf.byteSize(), flags), e);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** send(2) that may block; {@code buf} must be native memory. */
+    static long sendBlocking(MemorySegment e, int fd, MemorySegment buf, int flags) {
+        try {
+            return result((long) SEND_BLOCKING.invokeExact(e, fd, buf, buf.byteSize(), flags), e);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** recv(2) into {@code buf}, which may be a heap segment. */
+    static long recv(MemorySegment e, int fd, MemorySegment buf, int flags) {
+        try {
+            return result((long) RECV.invokeExact(e, fd, buf, buf.byteSize(), flags), e);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** recvmsg(2); {@code msghdr} and everything it points to must be native memory. */
+    static long recvmsg(MemorySegment e, int fd, MemorySegment msghdr, int flags) {
+        try {
+            return result((long) RECVMSG.invokeExact(e, fd, msghdr, flags), e);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int shutdown(MemorySegment e, int fd, int how) {
+        try {
+            return result((int) SHUTDOWN.invokeExact(e, fd, how), e);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int close(MemorySegment e, int fd) {
+        try {
+            return result((int) CLOSE.invokeExact(e, fd), e);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** getsockopt(2) into {@code value}; returns the length the kernel wrote, or -errno. */
+    static int getsockopt(MemorySegment e, int fd, int level, int name, MemorySegment value, MemorySegment lenCell) {
+        lenCell.set(JAVA_INT, 0, (int) value.byteSize());
+        try {
+            int r = result((int) GETSOCKOPT.invokeExact(e, fd, level, name, value, lenCell), e);
+            return r < 0 ? r : lenCell.get(JAVA_INT, 0);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int setsockopt(MemorySegment e, int fd, int level, int name, MemorySegment value) {
+        try {
+            return result((int) SETSOCKOPT.invokeExact(e, fd, level, name, value, (int) value.byteSize()), e);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int getsockname(MemorySegment e, int fd, MemorySegment addr, MemorySegment lenCell) {
+        lenCell.set(JAVA_INT, 0, (int) addr.byteSize());
+        try {
+            return result((int) GETSOCKNAME.invokeExact(e, fd, addr, lenCell), e);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int getpeername(MemorySegment e, int fd, MemorySegment addr, MemorySegment lenCell) {
+        lenCell.set(JAVA_INT, 0, (int) addr.byteSize());
+        try {
+            return result((int) GETPEERNAME.invokeExact(e, fd, addr, lenCell), e);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int ioctl(MemorySegment e, int fd, long request, MemorySegment arg) {
+        try {
+            return result((int) IOCTL.invokeExact(e, fd, request, arg), e);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int fcntl(MemorySegment e, int fd, int cmd, int arg) {
+        try {
+            return result((int) FCNTL.invokeExact(e, fd, cmd, arg), e);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int open(MemorySegment e, MemorySegment path, int flags) {
+        try {
+            return result((int) OPEN.invokeExact(e, path, flags), e);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** poll(2) on one descriptor with a zero timeout: the revents, or -errno. */
+    static int pollNow(MemorySegment e, MemorySegment pollfd, int fd, short events) {
+        pollfd.set(JAVA_INT, 0, fd);
+        pollfd.set(ValueLayout.JAVA_SHORT, 4, events);
+        pollfd.set(ValueLayout.JAVA_SHORT, 6, (short) 0);
+        try {
+            int r = result((int) POLL.invokeExact(e, pollfd, 1L, 0), e);
+            return r < 0 ? r : pollfd.get(ValueLayout.JAVA_SHORT, 6) & 0xFFFF;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** poll(2) on one descriptor, blocking up to {@code timeoutMillis}: the revents (0 on timeout), or -errno. */
+    static int pollWait(MemorySegment e, MemorySegment pollfd, int fd, short events, int timeoutMillis) {
+        pollfd.set(JAVA_INT, 0, fd);
+        pollfd.set(ValueLayout.JAVA_SHORT, 4, events);
+        pollfd.set(ValueLayout.JAVA_SHORT, 6, (short) 0);
+        try {
+            int r = result((int) POLL.invokeExact(e, pollfd, 1L, timeoutMillis), e);
+            return r <= 0 ? r : pollfd.get(ValueLayout.JAVA_SHORT, 6) & 0xFFFF;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int epollCreate(MemorySegment e) {
+        try {
+            return result((int) EPOLL_CREATE1.invokeExact(e, LinuxAbi.EPOLL_CLOEXEC), e);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** epoll_ctl(2) with an event whose data is the descriptor itself. */
+    static int epollCtl(MemorySegment e, int epfd, int op, int fd, int events, MemorySegment event) {
+        event.set(JAVA_INT, 0, events);
+        event.set(JAVA_LONG.withByteAlignment(1), 4, fd);
+        try {
+            return result((int) EPOLL_CTL.invokeExact(e, epfd, op, fd, event), e);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** epoll_wait(2), blocking: platform threads only. */
+    static int epollWait(MemorySegment e, int epfd, MemorySegment events, int maxEvents, int timeoutMillis) {
+        try {
+            return result((int) EPOLL_WAIT.invokeExact(e, epfd, events, maxEvents, timeoutMillis), e);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** The descriptor in the data field of the i-th epoll_event. */
+    static int epollEventFd(MemorySegment events, int i) {
+        return (int) events.get(JAVA_LONG.withByteAlignment(1), (long) i * LinuxAbi.EPOLL_EVENT_BYTES + 4);
+    }
+
+    private static RuntimeException rethrow(Throwable t) {
+        if (t instanceof RuntimeException r) {
+            throw r;
+        }
+        if (t instanceof Error err) {
+            throw err;
+        }
+        throw new IllegalStateException("native call failed", t);
+    }
+}

@@ -1,0 +1,75 @@
+package io.vsock4j.transport.kernel;
+
+import io.vsock4j.SocketType;
+import io.vsock4j.VsockAddress;
+import io.vsock4j.VsockServerSocket;
+import io.vsock4j.VsockSocket;
+import io.vsock4j.core.Machine;
+import io.vsock4j.spi.SocketProvider;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * The guard, on the build machine: a VM whose kernel vsock reaches a host that is not ours. Nothing here
+ * may connect, listen or send through the kernel; these tests prove the provider refuses before any
+ * socket(2) or connect(2) and that "auto" falls back to the Java loopback.
+ */
+class KernelGuardTest {
+    private static final KernelGuard OUTSIDE = KernelGuard.of("BOOT_IMAGE=/vmlinuz root=/dev/vda1 quiet", null);
+
+    @Test
+    void theGuardReadsTheKernelCommandLineAndTheProperty() {
+        assertThat(OUTSIDE.allowed()).isFalse();
+        assertThat(KernelGuard.of("console=ttyS0 vsock4j.guest=1 quiet", null).allowed()).isTrue();
+        assertThat(KernelGuard.of("vsock4j.guest=10", null).allowed()).isFalse();
+        assertThat(KernelGuard.of("quiet", "true").allowed()).isTrue();
+        assertThat(KernelGuard.of("quiet", "yes").allowed()).isFalse();
+    }
+
+    @Test
+    void thisBuildMachineIsNotTheGuest() throws IOException {
+        String cmdline = Files.readString(Path.of("/proc/cmdline"));
+        assertThat(cmdline).as("the host tests must not run inside the guest").doesNotContain(KernelGuard.GUEST_MARKER);
+        assertThat(System.getProperty(KernelGuard.ALLOW_PROPERTY)).as("never set -D" + KernelGuard.ALLOW_PROPERTY + " on the build machine").isNull();
+        assertThat(KernelGuard.current().allowed()).isFalse();
+    }
+
+    @Test
+    void connectListenAndOpenAreRefusedBeforeAnySystemCall() {
+        KernelProvider kernel = KernelVsock.provider(OUTSIDE);
+        long sockets = Native.socketCalls();
+        long connects = Native.connectCalls();
+        assertThatThrownBy(() -> VsockSocket.connect(kernel, VsockAddress.of(VsockAddress.CID_HOST, 1234)))
+                .isExactlyInstanceOf(IOException.class)
+                .hasMessageContaining("refuses").hasMessageContaining(KernelGuard.GUEST_MARKER)
+                .hasMessageContaining(KernelGuard.ALLOW_PROPERTY);
+        assertThatThrownBy(() -> VsockServerSocket.bind(kernel, VsockAddress.of(VsockAddress.CID_ANY, 1234)))
+                .isExactlyInstanceOf(IOException.class).hasMessageContaining("refuses");
+        assertThatThrownBy(() -> kernel.open(SocketType.SEQPACKET)).isExactlyInstanceOf(IOException.class);
+        assertThat(Native.socketCalls()).as("socket(2) calls").isEqualTo(sockets);
+        assertThat(Native.connectCalls()).as("connect(2) calls").isEqualTo(connects);
+    }
+
+    @Test
+    void theKernelChoiceFailsLoudlyAndAutoFallsBackToTheJavaLoopback() throws IOException {
+        assertThatThrownBy(() -> KernelVsock.provider("kernel")).isExactlyInstanceOf(IOException.class).hasMessageContaining("refuses");
+        SocketProvider auto = KernelVsock.auto(OUTSIDE);
+        assertThat(auto).isInstanceOf(Machine.class);
+        ((Machine) auto).close();
+        assertThatThrownBy(() -> KernelVsock.provider("tcp")).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void detectionOnlyProbes() {
+        long connects = Native.connectCalls();
+        KernelVsock.Detection d = KernelVsock.detect();
+        assertThat(Native.connectCalls()).isEqualTo(connects);
+        assertThat(d.toString()).startsWith("kernel vsock: local CID");
+    }
+}
