@@ -6,6 +6,8 @@ import io.vsock4j.core.Routing;
 import io.vsock4j.spi.SocketProvider;
 import io.vsock4j.spi.Transport;
 import io.vsock4j.spi.TransportRole;
+import io.vsock4j.transport.kernel.KernelProvider;
+import io.vsock4j.transport.kernel.KernelVsock;
 
 import java.util.EnumMap;
 import java.util.Map;
@@ -13,8 +15,8 @@ import java.util.Map;
 /**
  * What {@code vsock info} knows about a provider: its local CID and, when the provider can say, which
  * transport fills each slot (H2G, G2H, LOCAL). A vsock4j {@link Machine} knows its slots; another
- * provider (the kernel's) supplies them through {@link #of(SocketProvider, Routing.Slots, Map)}, for
- * example from the vsock modules it finds loaded. Immutable.
+ * kernel provider's come from its detection (local-CID ioctl, /dev/vhost-vsock, a bind to CID 1).
+ * Immutable.
  *
  * @param slots      null when the provider cannot tell which slots are filled
  * @param transports a short name per filled slot
@@ -33,7 +35,26 @@ public record MachineView(String provider, int localCid, Routing.Slots slots, Ma
             }
             return new MachineView("vsock4j machine '" + m.name() + "' (Java engine)", m.localCid(), m.slots(), names);
         }
+        if (provider instanceof KernelProvider k) {
+            return ofKernel(k.detection());
+        }
         return new MachineView(provider.name(), provider.localCid(), null, Map.of());
+    }
+
+    private static MachineView ofKernel(KernelVsock.Detection d) {
+        Routing.Slots slots = new Routing.Slots(d.has(TransportRole.H2G), d.has(TransportRole.G2H),
+                d.has(TransportRole.G2H) ? d.localCid() : VsockAddress.CID_ANY, d.has(TransportRole.LOCAL));
+        Map<TransportRole, String> names = new EnumMap<>(TransportRole.class);
+        if (d.has(TransportRole.H2G)) {
+            names.put(TransportRole.H2G, "kernel H2G (/dev/vhost-vsock)");
+        }
+        if (d.has(TransportRole.G2H)) {
+            names.put(TransportRole.G2H, "kernel G2H (CID " + Integer.toUnsignedString(d.localCid()) + ")");
+        }
+        if (d.has(TransportRole.LOCAL)) {
+            names.put(TransportRole.LOCAL, "kernel vsock_loopback (CID 1)");
+        }
+        return new MachineView("the kernel's AF_VSOCK", d.localCid(), slots, names);
     }
 
     /** A provider whose slots are known by other means. */
