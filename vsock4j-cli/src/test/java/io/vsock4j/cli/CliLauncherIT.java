@@ -17,8 +17,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The {@code vsock} command line through the real launcher (./vsock): exit codes, one-line errors,
- * and the commands that run in one process. (Two {@code vsock nc} processes cannot talk yet: each JVM
- * has its own Java machine until the shared machine lands; NcInProcessTest covers data transfer.)
+ * and the commands that run in one process. (Two {@code vsock nc} processes on the Java loopback cannot
+ * talk until the shared machine lands: each JVM has its own machine. NcInProcessTest covers transfers in
+ * one JVM, CliInGuestIT two processes on the kernel inside the QEMU guest.)
  */
 class CliLauncherIT {
     private record Result(int exit, String out, String err) {

@@ -32,7 +32,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * {@code vsock nc} end to end inside one JVM: several nc runs, each through the real command line
  * ({@link VsockCommand#execute}) with its own stdin and stdout, on one Java-loopback machine. (Two nc
- * processes cannot meet yet: each JVM has its own machine until the shared machine lands.)
+ * processes on the Java loopback cannot meet until the shared machine lands: each JVM has its own;
+ * CliInGuestIT runs two nc processes on the kernel's loopback inside the QEMU guest.)
  */
 @Timeout(120)
 class NcInProcessTest {
