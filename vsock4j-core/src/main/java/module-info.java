@@ -12,6 +12,7 @@
  * </ul>
  */
 module io.vsock4j {
+    requires jdk.net; // SO_PEERCRED: the shared machine's daemon admits only its own user
     exports io.vsock4j;
     exports io.vsock4j.spi;
     exports io.vsock4j.engine;
@@ -20,4 +21,5 @@ module io.vsock4j {
     exports io.vsock4j.transport.link;
     exports io.vsock4j.capture;
     exports io.vsock4j.transport.kernel;
+    exports io.vsock4j.transport.shared;
 }

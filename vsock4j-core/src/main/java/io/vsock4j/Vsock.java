@@ -35,6 +35,15 @@ public final class Vsock {
         return io.vsock4j.transport.kernel.KernelVsock.provider(name);
     }
 
+    /**
+     * Joins this user's default shared machine: CID 1 and one port space shared by every process of the
+     * user that joins it, through a daemon started on first use (see
+     * {@link io.vsock4j.transport.shared.SharedMachine}). Each call is a new member; the caller closes it.
+     */
+    public static Machine sharedMachine() throws java.io.IOException {
+        return io.vsock4j.transport.shared.SharedMachine.connect();
+    }
+
     /** Replaces the default provider (the command line does, per its --transport option). */
     public static void setDefaultProvider(SocketProvider provider) {
         synchronized (LOCK) {

@@ -9,6 +9,7 @@ import io.vsock4j.engine.ConnectionState;
 import io.vsock4j.engine.Packet;
 import io.vsock4j.engine.VirtioVsock;
 import io.vsock4j.spi.Errno;
+import io.vsock4j.spi.Interruption;
 import io.vsock4j.spi.SocketHandle;
 import io.vsock4j.spi.Transport;
 
@@ -157,11 +158,7 @@ final class EngineSocket implements SocketHandle {
                 try {
                     remaining = timeoutNanos > 0 ? acceptable.awaitNanos(remaining) : awaitForever();
                 } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    close();
-                    ClosedByInterruptException closedByInterrupt = new ClosedByInterruptException();
-                    closedByInterrupt.initCause(e);
-                    throw closedByInterrupt;
+                    throw Interruption.closeSocket(this::close, e);
                 }
                 checkOpen();
             }

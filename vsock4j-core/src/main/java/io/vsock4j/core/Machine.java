@@ -7,6 +7,7 @@ import io.vsock4j.engine.Packet;
 import io.vsock4j.engine.VirtioVsock;
 import io.vsock4j.engine.VirtioVsockHeader;
 import io.vsock4j.spi.Errno;
+import io.vsock4j.spi.PortRegistry;
 import io.vsock4j.spi.SocketHandle;
 import io.vsock4j.spi.SocketProvider;
 import io.vsock4j.spi.Transport;
@@ -34,7 +35,8 @@ import java.util.concurrent.TimeUnit;
  * <p>Who calls what: any thread opens sockets and uses them; each transport's delivery thread calls
  * {@link #receive}; one timer thread, started on first need, runs close timeouts. Tables are concurrent
  * or synchronized; the lock order is socket, then port table. {@link #close()} closes the transports
- * and stops the timer: no thread of the machine outlives it.
+ * and stops the timer: no thread of the machine outlives it. A machine shared with other processes
+ * asks its {@link PortRegistry} before a bind, holding the socket's lock but not the port table's.
  */
 public final class Machine implements SocketProvider, Transport.PacketReceiver, AutoCloseable {
     /** Sees every packet the machine sends and receives (capture, the demo). Called on the sending or delivering thread. */
@@ -47,6 +49,8 @@ public final class Machine implements SocketProvider, Transport.PacketReceiver, 
     private final Map<TransportRole, Transport> transports;
     private final Routing.Slots slots;
     private final PortTable ports;
+    /** Ports shared with other processes of this machine, or null when the port space is this JVM's alone. */
+    private final PortRegistry registry;
     private final ConcurrentHashMap<ConnectionKey, Connection> connected = new ConcurrentHashMap<>();
     private final Object timerLock = new Object();
     /** Guarded by timerLock; created on first use. */
@@ -66,6 +70,7 @@ public final class Machine implements SocketProvider, Transport.PacketReceiver, 
         this.slots = new Routing.Slots(transports.containsKey(TransportRole.H2G), g2h != null,
                 g2h == null ? VsockAddress.CID_ANY : g2h.localCid(), transports.containsKey(TransportRole.LOCAL));
         this.ports = new PortTable(b.mayBindReserved);
+        this.registry = b.registry;
         for (Transport t : transports.values()) {
             t.start(this);
         }
@@ -86,6 +91,7 @@ public final class Machine implements SocketProvider, Transport.PacketReceiver, 
         private final Map<TransportRole, Transport> transports = new EnumMap<>(TransportRole.class);
         private boolean mayBindReserved = Privileges.canBindReservedPorts();
         private java.time.Duration closeTimeout = java.time.Duration.ofNanos(Connection.CLOSE_TIMEOUT_NANOS);
+        private PortRegistry registry;
 
         public Builder name(String machineName) {
             this.name = Objects.requireNonNull(machineName);
@@ -113,6 +119,12 @@ public final class Machine implements SocketProvider, Transport.PacketReceiver, 
                 throw new IllegalArgumentException("close timeout must be positive: " + timeout);
             }
             this.closeTimeout = timeout;
+            return this;
+        }
+
+        /** Makes the port space machine-wide across processes: every bind also asks {@code portRegistry}. */
+        public Builder portRegistry(PortRegistry portRegistry) {
+            this.registry = Objects.requireNonNull(portRegistry);
             return this;
         }
 
@@ -199,19 +211,38 @@ public final class Machine implements SocketProvider, Transport.PacketReceiver, 
             throw Errno.EADDRNOTAVAIL.exception("CID " + VsockAddress.cidToString(local.cid())
                     + " is not a CID of machine " + name + " (local CID " + VsockAddress.cidToString(localCid()) + ")");
         }
-        return ports.bind(socket, local.cid(), local.port());
+        if (registry == null) {
+            return ports.bind(socket, local.cid(), local.port());
+        }
+        // Ask the other processes outside the table's lock: their answer comes on a delivery thread
+        // that needs that lock to deliver anything. EACCES first, so a refused bind asks nobody.
+        ports.checkPrivilege(local.port());
+        int port = registry.reserve(local.port());
+        try {
+            return ports.bind(socket, local.cid(), port);
+        } catch (IOException | RuntimeException e) {
+            registry.release(port);
+            throw e;
+        }
     }
 
     void unbind(EngineSocket socket, VsockAddress local) {
-        ports.unbind(socket, local);
+        if (ports.unbind(socket, local) && registry != null) {
+            registry.release(local.port());
+        }
     }
 
+    /** A connection begins to use its local port; with a registry, that is a hold on the port. */
     void addConnected(Connection c) {
-        connected.put(ConnectionKey.of(c), c);
+        if (connected.put(ConnectionKey.of(c), c) == null && registry != null) {
+            registry.hold(c.local().port());
+        }
     }
 
     void removeConnected(Connection c) {
-        connected.remove(ConnectionKey.of(c), c);
+        if (connected.remove(ConnectionKey.of(c), c) && registry != null) {
+            registry.release(c.local().port());
+        }
     }
 
     long closeTimeoutNanos() {
@@ -295,6 +326,16 @@ public final class Machine implements SocketProvider, Transport.PacketReceiver, 
     public void transportReset(Transport from, int remoteCid) {
         for (Connection c : connected.values()) {
             if (c.transport() == from && (remoteCid == VsockAddress.CID_ANY || c.remote().cid() == remoteCid)) {
+                c.transportReset();
+            }
+        }
+    }
+
+    /** As {@link #transportReset}, for the connections to one peer port only (its process died). */
+    @Override
+    public void portReset(Transport from, int remoteCid, int remotePort) {
+        for (Connection c : connected.values()) {
+            if (c.transport() == from && c.remote().cid() == remoteCid && c.remote().port() == remotePort) {
                 c.transportReset();
             }
         }

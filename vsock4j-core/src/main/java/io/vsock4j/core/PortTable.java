@@ -57,16 +57,22 @@ final class PortTable {
             throw Errno.EADDRNOTAVAIL.exception("no free port for CID " + VsockAddress.cidToString(cid)
                     + " after " + MAX_PORT_RETRIES + " tries");
         }
-        if (Integer.compareUnsigned(port, VsockAddress.LAST_RESERVED_PORT) <= 0 && !mayBindReserved) {
-            throw Errno.EACCES.exception("port " + Integer.toUnsignedString(port)
-                    + " is reserved (<= 1023) and this process lacks CAP_NET_BIND_SERVICE");
-        }
+        checkPrivilege(port);
         Bound holder = findConflict(cid, port);
         if (holder != null) {
             throw Errno.EADDRINUSE.exception(VsockAddress.of(cid, port) + " is held by a socket bound to "
                     + VsockAddress.of(holder.cid(), port));
         }
         return insert(socket, cid, port);
+    }
+
+    /** EACCES for a reserved port (up to 1023) without the privilege; PORT_ANY always passes. */
+    void checkPrivilege(int port) throws IOException {
+        if (port != VsockAddress.PORT_ANY && Integer.compareUnsigned(port, VsockAddress.LAST_RESERVED_PORT) <= 0
+                && !mayBindReserved) {
+            throw Errno.EACCES.exception("port " + Integer.toUnsignedString(port)
+                    + " is reserved (<= 1023) and this process lacks CAP_NET_BIND_SERVICE");
+        }
     }
 
     private VsockAddress insert(EngineSocket socket, int cid, int port) {
@@ -108,11 +114,16 @@ final class PortTable {
         return any;
     }
 
-    synchronized void unbind(EngineSocket socket, VsockAddress address) {
+    /** Removes the socket's entry; false when it held none (an accepted child never does). */
+    synchronized boolean unbind(EngineSocket socket, VsockAddress address) {
         List<Bound> sockets = byPort.get(address.port());
-        if (sockets != null && sockets.removeIf(b -> b.socket() == socket) && sockets.isEmpty()) {
+        if (sockets == null || !sockets.removeIf(b -> b.socket() == socket)) {
+            return false;
+        }
+        if (sockets.isEmpty()) {
             byPort.remove(address.port());
         }
+        return true;
     }
 
     /** How many sockets are bound (tests check nothing leaks). */

@@ -5,12 +5,12 @@ import io.vsock4j.MessageInfo;
 import io.vsock4j.SocketType;
 import io.vsock4j.VsockAddress;
 import io.vsock4j.spi.Errno;
+import io.vsock4j.spi.Interruption;
 import io.vsock4j.spi.Transport;
 
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.net.SocketException;
-import java.nio.channels.ClosedByInterruptException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
@@ -695,11 +695,7 @@ public final class Connection {
         try {
             return nanos == Long.MAX_VALUE ? awaitForever(condition) : condition.awaitNanos(nanos);
         } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            owner.closeSocket();
-            ClosedByInterruptException closed = new ClosedByInterruptException();
-            closed.initCause(e);
-            throw closed;
+            throw Interruption.closeSocket(owner::closeSocket, e);
         } finally {
             if (released && !Thread.currentThread().isInterrupted()) {
                 checkNotReleased();

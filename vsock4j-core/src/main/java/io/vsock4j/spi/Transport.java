@@ -76,5 +76,13 @@ public interface Transport extends AutoCloseable {
          */
         default void transportReset(Transport from, int remoteCid) {
         }
+
+        /**
+         * The peer at {@code remoteCid:remotePort} behind {@code from} is gone without a word (the process
+         * that owned the port died): its connections fail with ECONNRESET and nothing is sent. Called on
+         * the transport's delivery thread.
+         */
+        default void portReset(Transport from, int remoteCid, int remotePort) {
+        }
     }
 }

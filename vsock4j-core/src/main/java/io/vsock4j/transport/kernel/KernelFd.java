@@ -1,5 +1,6 @@
 package io.vsock4j.transport.kernel;
 
+import io.vsock4j.spi.Interruption;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -112,8 +113,7 @@ final class KernelFd {
             }
         }
         if (me.isInterrupted()) {
-            close();
-            throw new ClosedByInterruptException();
+            throw Interruption.closeSocket(this::close, null);
         }
         ensureOpen();
     }
@@ -139,8 +139,7 @@ final class KernelFd {
             }
         }
         if (me.isInterrupted()) {
-            close();
-            throw new ClosedByInterruptException();
+            throw Interruption.closeSocket(this::close, null);
         }
         ensureOpen();
     }

@@ -1,5 +1,6 @@
 package io.vsock4j.transport.kernel;
 
+import io.vsock4j.spi.Interruption;
 import io.vsock4j.MessageFlags;
 import io.vsock4j.MessageInfo;
 import io.vsock4j.SocketType;
@@ -13,7 +14,6 @@ import java.io.InterruptedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.net.SocketOption;
-import java.nio.channels.ClosedByInterruptException;
 import java.time.Duration;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -351,11 +351,7 @@ final class KernelSocket implements SocketHandle {
         try {
             lock.lockInterruptibly();
         } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            close();
-            ClosedByInterruptException closed = new ClosedByInterruptException();
-            closed.initCause(e);
-            throw closed;
+            throw Interruption.closeSocket(this::close, e);
         }
     }
 

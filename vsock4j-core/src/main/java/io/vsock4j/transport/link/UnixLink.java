@@ -56,6 +56,14 @@ public final class UnixLink implements PacketLink {
         this.name = name;
     }
 
+    /**
+     * A link on a connected {@code channel} whose own handshake, if any, is done: for protocols that put
+     * the same framing on another hello (the shared machine). Nothing is read or written until {@link #start}.
+     */
+    public static UnixLink over(SocketChannel channel, String name) {
+        return new UnixLink(channel, name);
+    }
+
     @Override
     public void start(Receiver receiver) {
         lock.lock();

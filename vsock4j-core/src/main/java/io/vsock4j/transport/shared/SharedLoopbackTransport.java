@@ -1,0 +1,313 @@
+package io.vsock4j.transport.shared;
+
+import io.vsock4j.SocketType;
+import io.vsock4j.VsockAddress;
+import io.vsock4j.engine.Packet;
+import io.vsock4j.spi.Errno;
+import io.vsock4j.spi.PortRegistry;
+import io.vsock4j.spi.Transport;
+import io.vsock4j.spi.TransportRole;
+import io.vsock4j.transport.link.PacketLink;
+
+import java.io.IOException;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The LOCAL transport (CID 1) of a machine shared by several processes: every packet goes over a
+ * {@link PacketLink} to the machine's daemon ({@link SharedMachineDaemon}), which passes it to the
+ * process that owns the destination port. The same object is the machine's {@link PortRegistry}, so a
+ * bind here is a bind in every process of the machine.
+ *
+ * <p>Holds are counted here, per port; the daemon hears only of the first (RESERVE or ALLOC) and the
+ * last (RELEASE). Both go down the link in the order they were decided, under {@code portLock}, so the
+ * daemon's view of this process's ports is always a prefix of ours. When the daemon says another
+ * process's ports are GONE (it died), connections to them get ECONNRESET; when the link to the daemon
+ * goes down, every connection over this transport does, and connects and binds fail with ENODEV.
+ *
+ * <p>Threads: {@link #send}, {@link #hold} and {@link #release} from any thread, never blocking;
+ * {@link #reserve} blocks the binding thread for the daemon's answer. Arriving packets and answers come
+ * on the link's reader thread, which never takes {@code portLock} for long and never waits.
+ */
+public final class SharedLoopbackTransport implements Transport, PortRegistry {
+    /** How long a bind waits for the daemon. */
+    static final long REQUEST_TIMEOUT_MILLIS = 10_000;
+
+    private final PacketLink link;
+    private final String name;
+    private final Object portLock = new Object();
+    /** This process's holds per port. Guarded by portLock. */
+    private final Map<Integer, Hold> holds = new HashMap<>();
+    private final Map<Integer, CompletableFuture<Integer>> requests = new ConcurrentHashMap<>();
+    private final AtomicInteger nextRequest = new AtomicInteger(1);
+    private final AtomicLong dropped = new AtomicLong();
+    private volatile PacketReceiver receiver;
+    private volatile String downReason;
+
+    /** Holds on one port, and the daemon's answer to the RESERVE that took the first. */
+    private static final class Hold {
+        int count = 1;
+        final CompletableFuture<Integer> granted;
+
+        Hold(CompletableFuture<Integer> granted) {
+            this.granted = granted;
+        }
+    }
+
+    /** A transport over {@code link}, whose hello with the daemon is done. */
+    SharedLoopbackTransport(PacketLink link, String name) {
+        this.link = link;
+        this.name = name;
+    }
+
+    @Override
+    public TransportRole role() {
+        return TransportRole.LOCAL;
+    }
+
+    @Override
+    public int localCid() {
+        return VsockAddress.CID_LOCAL;
+    }
+
+    @Override
+    public boolean supports(SocketType type) {
+        return true;
+    }
+
+    /** Once the daemon is gone, nothing is reachable: connect fails with ENODEV. */
+    @Override
+    public boolean reaches(int remoteCid) {
+        return downReason == null;
+    }
+
+    @Override
+    public void start(PacketReceiver packetReceiver) {
+        if (receiver != null) {
+            throw new IllegalStateException("shared loopback " + name + " already started");
+        }
+        receiver = packetReceiver;
+        link.start(new PacketLink.Receiver() {
+            @Override
+            public void packet(Packet p) {
+                arrived(p);
+            }
+
+            @Override
+            public void down(String reason) {
+                linkDown(reason);
+            }
+        });
+    }
+
+    @Override
+    public void send(Packet packet) {
+        link.send(packet);
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // PortRegistry
+
+    @Override
+    public int reserve(int port) throws IOException {
+        checkUp();
+        if (port == VsockAddress.PORT_ANY) {
+            return reserveAny();
+        }
+        CompletableFuture<Integer> answer;
+        synchronized (portLock) {
+            Hold h = holds.get(port);
+            if (h != null) {
+                h.count++;
+                answer = h.granted;
+            } else {
+                answer = new CompletableFuture<>();
+                holds.put(port, new Hold(answer));
+                link.send(SharedWire.control(SharedWire.OP_RESERVE, port, newRequest(answer)));
+            }
+        }
+        try {
+            return await(answer, port);
+        } catch (IOException e) {
+            synchronized (portLock) {
+                Hold h = holds.get(port);
+                if (h != null && h.granted == answer && --h.count == 0) {
+                    holds.remove(port); // refused: the daemon holds nothing for us to release
+                }
+            }
+            throw e;
+        }
+    }
+
+    /** PORT_ANY: the daemon picks a port no process holds, and it is ours from its answer on. */
+    private int reserveAny() throws IOException {
+        CompletableFuture<Integer> answer = new CompletableFuture<>();
+        link.send(SharedWire.control(SharedWire.OP_ALLOC, 0, newRequest(answer)));
+        int port = await(answer, VsockAddress.PORT_ANY);
+        synchronized (portLock) {
+            Hold h = holds.get(port);
+            if (h == null) {
+                holds.put(port, new Hold(answer));
+            } else {
+                h.count++; // a concurrent explicit bind of the same port got there first; the bind will say EADDRINUSE
+            }
+        }
+        return port;
+    }
+
+    @Override
+    public void hold(int port) {
+        synchronized (portLock) {
+            Hold h = holds.get(port);
+            if (h != null) {
+                h.count++;
+                return;
+            }
+            // A connection on a port nobody here bound: claim it without waiting (request 0 has no waiter).
+            holds.put(port, new Hold(CompletableFuture.completedFuture(port)));
+            link.send(SharedWire.control(SharedWire.OP_RESERVE, port, 0));
+        }
+    }
+
+    @Override
+    public void release(int port) {
+        synchronized (portLock) {
+            Hold h = holds.get(port);
+            if (h == null || --h.count > 0) {
+                return;
+            }
+            holds.remove(port);
+            if (!h.granted.isCompletedExceptionally()) {
+                link.send(SharedWire.control(SharedWire.OP_RELEASE, port, 0));
+            }
+        }
+    }
+
+    private int newRequest(CompletableFuture<Integer> answer) {
+        int id;
+        do {
+            id = nextRequest.getAndIncrement();
+        } while (id == 0);
+        requests.put(id, answer);
+        String reason = downReason;
+        if (reason != null && requests.remove(id) != null) {
+            // The link went down after our check and may have failed the requests before this one joined.
+            answer.completeExceptionally(Errno.ENODEV.exception("shared machine " + name + " is gone: " + reason));
+        }
+        return id;
+    }
+
+    private int await(CompletableFuture<Integer> answer, int port) throws IOException {
+        try {
+            return answer.get(REQUEST_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof IOException io) {
+                throw io;
+            }
+            throw new IOException(e.getCause());
+        } catch (TimeoutException e) {
+            answer.completeExceptionally(Errno.ETIMEDOUT.exception("shared machine " + name
+                    + " did not answer a bind of port " + Integer.toUnsignedString(port)));
+            throw Errno.ETIMEDOUT.exception("shared machine " + name + " did not answer a bind of port "
+                    + Integer.toUnsignedString(port) + " within " + REQUEST_TIMEOUT_MILLIS + " ms");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            answer.completeExceptionally(Errno.EINTR.exception("bind interrupted"));
+            throw Errno.EINTR.exception("interrupted while binding port " + Integer.toUnsignedString(port)
+                    + " on shared machine " + name);
+        }
+    }
+
+    private void checkUp() throws IOException {
+        String reason = downReason;
+        if (reason != null) {
+            throw Errno.ENODEV.exception("shared machine " + name + " is gone: " + reason);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // From the daemon, on the link's reader thread.
+
+    private void arrived(Packet p) {
+        if (p.type == SharedWire.TYPE_CONTROL) {
+            control(p);
+        } else if (p.srcCid == VsockAddress.CID_LOCAL && p.dstCid == VsockAddress.CID_LOCAL) {
+            receiver.receive(this, p);
+        } else {
+            dropped.incrementAndGet();
+        }
+    }
+
+    private void control(Packet p) {
+        switch (p.op) {
+            case SharedWire.OP_GRANTED -> granted(p.fwdCnt, p.dstPort);
+            case SharedWire.OP_REFUSED -> {
+                CompletableFuture<Integer> answer = requests.remove(p.fwdCnt);
+                if (answer != null) {
+                    Errno why = Errno.of(p.flags);
+                    answer.completeExceptionally((why == null ? Errno.EADDRINUSE : why).exception("port "
+                            + (p.dstPort == VsockAddress.PORT_ANY ? "any" : Integer.toUnsignedString(p.dstPort))
+                            + " refused by shared machine " + name
+                            + (why == Errno.EADDRINUSE ? ": another process holds it" : "")));
+                }
+            }
+            case SharedWire.OP_GONE -> {
+                for (int port : SharedWire.goneList(p)) {
+                    receiver.portReset(this, VsockAddress.CID_LOCAL, port);
+                }
+            }
+            default -> dropped.incrementAndGet();
+        }
+    }
+
+    private void granted(int requestId, int port) {
+        CompletableFuture<Integer> answer = requests.remove(requestId);
+        if (answer != null && answer.complete(port)) {
+            return;
+        }
+        // Nobody waits any more (timed out or interrupted): give the port back unless we hold it anyway.
+        synchronized (portLock) {
+            if (requestId != 0 && !holds.containsKey(port)) {
+                link.send(SharedWire.control(SharedWire.OP_RELEASE, port, 0));
+            }
+        }
+    }
+
+    private void linkDown(String reason) {
+        downReason = reason;
+        for (Integer id : requests.keySet()) {
+            CompletableFuture<Integer> answer = requests.remove(id);
+            if (answer != null) {
+                answer.completeExceptionally(Errno.ENODEV.exception("shared machine " + name + " is gone: " + reason));
+            }
+        }
+        receiver.transportReset(this, VsockAddress.CID_ANY);
+    }
+
+    /** Packets from the daemon not addressed CID 1 to CID 1, or control frames not understood, dropped. */
+    public long droppedPackets() {
+        return dropped.get();
+    }
+
+    /** Why the link to the daemon went down, or null while it is up. */
+    public String downReason() {
+        return downReason;
+    }
+
+    @Override
+    public void close() {
+        link.close();
+    }
+
+    @Override
+    public String toString() {
+        return "shared-loopback " + name + " (CID 1)";
+    }
+}

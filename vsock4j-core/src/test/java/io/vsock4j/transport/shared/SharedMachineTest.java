@@ -1,0 +1,370 @@
+package io.vsock4j.transport.shared;
+
+import io.vsock4j.VsockAddress;
+import io.vsock4j.VsockServerSocket;
+import io.vsock4j.VsockSocket;
+import io.vsock4j.core.Machine;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.zip.CRC32;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * Two JVM processes on one shared machine, each in its own temporary rendezvous directory with its own
+ * daemon (so the tests never meet a user's real one): data both ways over CID 1, machine-wide bind,
+ * resets when a process is killed, RST for unowned ports, the daemon's lifecycle.
+ */
+@Timeout(60)
+class SharedMachineTest {
+    private static final Duration IDLE = Duration.ofMillis(500);
+
+    @TempDir
+    Path tmp;
+
+    private Path dir;
+    private final List<AutoCloseable> toClose = new ArrayList<>();
+    private final List<Process> peers = new ArrayList<>();
+
+    @BeforeEach
+    void makeDirectory() throws IOException {
+        dir = tmp.resolve("machine");
+        Rendezvous.ensurePrivate(dir);
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        for (Process p : peers) {
+            p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+        for (AutoCloseable c : toClose.reversed()) {
+            c.close();
+        }
+        // The daemons would exit by themselves; end them now so the temporary directory can go.
+        for (ProcessHandle d : daemonsStartedHere()) {
+            d.destroyForcibly();
+            d.onExit().join();
+        }
+    }
+
+    /** Daemon processes this JVM started for this test's directory, still running. */
+    private List<ProcessHandle> daemonsStartedHere() {
+        return ProcessHandle.current().children()
+                .filter(p -> p.info().commandLine().map(c -> c.contains(SharedMachineDaemon.class.getName())
+                        && c.contains(dir.toString())).orElse(false))
+                .toList();
+    }
+
+    private <T extends AutoCloseable> T track(T c) {
+        toClose.add(c);
+        return c;
+    }
+
+    private Machine join() throws IOException {
+        return track(SharedMachine.connect(dir, IDLE));
+    }
+
+    private Optional<ProcessHandle> daemon() throws IOException {
+        Path pid = dir.resolve(Rendezvous.PID);
+        if (!Files.exists(pid)) {
+            return Optional.empty();
+        }
+        return ProcessHandle.of(Long.parseLong(Files.readString(pid).trim()));
+    }
+
+    /** Starts SharedPeerMain in a new JVM on this test's machine; returns what followed READY. */
+    private String startPeer(Object... args) throws IOException {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<String> command = new ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path"),
+                SharedPeerMain.class.getName(), args[0].toString(), dir.toString()));
+        for (int i = 1; i < args.length; i++) {
+            command.add(args[i].toString());
+        }
+        Process peer = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        peers.add(peer);
+        String line = new BufferedReader(new InputStreamReader(peer.getInputStream(), StandardCharsets.UTF_8)).readLine();
+        assertThat(line).as("peer's first line").startsWith("READY");
+        return line.substring(5).trim();
+    }
+
+    private static long crc(byte[] data) {
+        CRC32 crc = new CRC32();
+        crc.update(data);
+        return crc.getValue();
+    }
+
+    /** Sends {@code bytes} random bytes through an echo and checks what comes back. */
+    private static void echoRoundTrip(VsockSocket s, int bytes) throws Exception {
+        byte[] data = new byte[bytes];
+        new Random(bytes).nextBytes(data);
+        Thread writer = Thread.ofVirtual().start(() -> {
+            try {
+                s.getOutputStream().write(data);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        assertThat(crc(s.getInputStream().readNBytes(bytes))).isEqualTo(crc(data));
+        writer.join();
+    }
+
+    @Test
+    void twoProcessesExchangeDataBothWaysOverCid1() throws Exception {
+        Machine m = join();
+        VsockServerSocket server = track(VsockServerSocket.bind(m, VsockAddress.of(VsockAddress.CID_ANY, 6001)));
+        startPeer("echo", 5001, 6001);
+        assertThat(m.localCid()).isEqualTo(VsockAddress.CID_LOCAL);
+
+        // This process to the other one's echo: 4 MiB each way at once.
+        VsockSocket s = track(VsockSocket.connect(m, VsockAddress.of(VsockAddress.CID_LOCAL, 5001)));
+        echoRoundTrip(s, 4 << 20);
+        s.shutdownOutput();
+        assertThat(s.getInputStream().read()).as("echo's EOF after ours").isEqualTo(-1);
+
+        // The other process dialled us: its connection comes in over the same CID 1.
+        VsockSocket in = track(server.accept());
+        assertThat(in.getRemoteAddress().cid()).isEqualTo(VsockAddress.CID_LOCAL);
+        assertThat(new String(in.getInputStream().readNBytes(6), StandardCharsets.US_ASCII)).isEqualTo("hello\n");
+    }
+
+    @Test
+    void aPortBoundInOneProcessIsInUseInTheOther() throws Exception {
+        Machine m = join();
+        startPeer("echo", 5002);
+        assertThatThrownBy(() -> VsockServerSocket.bind(m, VsockAddress.of(VsockAddress.CID_ANY, 5002)))
+                .hasMessageStartingWith("EADDRINUSE");
+        assertThatThrownBy(() -> VsockServerSocket.bind(m, VsockAddress.of(VsockAddress.CID_LOCAL, 5002)))
+                .hasMessageStartingWith("EADDRINUSE");
+        // Our own refusal left nothing behind: a free port binds, and so does it again after close.
+        VsockServerSocket.bind(m, VsockAddress.of(VsockAddress.CID_ANY, 5003)).close();
+        track(VsockServerSocket.bind(m, VsockAddress.of(VsockAddress.CID_ANY, 5003)));
+        assertThat(m.boundCount()).isEqualTo(1);
+    }
+
+    @Test
+    void aPortStaysTakenWhileAnAcceptedConnectionUsesItAndIsFreedWithTheLastUse() throws Exception {
+        // Two members of the machine in this JVM behave as two processes: each has its own link.
+        Machine a = join();
+        Machine b = join();
+        VsockServerSocket listener = VsockServerSocket.bind(a, VsockAddress.of(VsockAddress.CID_ANY, 5007));
+        assertThatThrownBy(() -> VsockServerSocket.bind(a, VsockAddress.of(VsockAddress.CID_ANY, 5007)))
+                .as("in the same member").hasMessageStartingWith("EADDRINUSE");
+        VsockSocket client = track(VsockSocket.connect(b, VsockAddress.of(VsockAddress.CID_LOCAL, 5007)));
+        VsockSocket accepted = listener.accept();
+        listener.close(); // as nc -l does: the accepted connection lives on, on port 5007
+
+        assertThatThrownBy(() -> VsockServerSocket.bind(b, VsockAddress.of(VsockAddress.CID_ANY, 5007)))
+                .as("while a's accepted connection uses it").hasMessageStartingWith("EADDRINUSE");
+        client.getOutputStream().write(new byte[] {42});
+        assertThat(accepted.getInputStream().read()).as("packets for 5007 still reach a").isEqualTo(42);
+
+        accepted.close();
+        client.close();
+        // The close handshake ends on the delivery threads; then the port is free in every member.
+        VsockServerSocket again = null;
+        for (int i = 0; i < 200 && again == null; i++) {
+            try {
+                again = track(VsockServerSocket.bind(b, VsockAddress.of(VsockAddress.CID_ANY, 5007)));
+            } catch (java.net.BindException inUse) {
+                Thread.sleep(10);
+            }
+        }
+        assertThat(again).as("5007 bound by b once a is done with it").isNotNull();
+        assertThat(a.boundCount()).isZero();
+        assertThat(a.connectionCount()).isZero();
+    }
+
+    @Test
+    void portAnyNeverGivesTwoProcessesTheSamePort() throws Exception {
+        Machine m = join();
+        Set<Integer> theirs = new HashSet<>();
+        for (String p : startPeer("any", 100).split(",")) {
+            theirs.add(Integer.parseInt(p));
+        }
+        assertThat(theirs).hasSize(100);
+        Set<Integer> ours = new HashSet<>();
+        for (int i = 0; i < 100; i++) {
+            ours.add(track(VsockServerSocket.bind(m, VsockAddress.any())).getLocalAddress().port());
+        }
+        assertThat(ours).hasSize(100).doesNotContainAnyElementsOf(theirs);
+        assertThat(ours).allMatch(p -> Integer.compareUnsigned(p, VsockAddress.LAST_RESERVED_PORT) > 0);
+        // Their PORT_ANY ports are theirs machine-wide, as an explicit bind shows.
+        for (int port : theirs) {
+            assertThatThrownBy(() -> VsockServerSocket.bind(m, VsockAddress.of(VsockAddress.CID_ANY, port)))
+                    .hasMessageStartingWith("EADDRINUSE");
+        }
+    }
+
+    @Test
+    void killingAProcessResetsItsPeersAndFreesItsPortsAtOnce() throws Exception {
+        Machine m = join();
+        VsockServerSocket server = track(VsockServerSocket.bind(m, VsockAddress.of(VsockAddress.CID_ANY, 6004)));
+        startPeer("echo", 5004, 6004);
+        Process peer = peers.getFirst();
+        VsockSocket out = track(VsockSocket.connect(m, VsockAddress.of(VsockAddress.CID_LOCAL, 5004)));
+        echoRoundTrip(out, 1000);
+        VsockSocket in = track(server.accept());
+        assertThat(in.getInputStream().readNBytes(6)).hasSize(6);
+
+        out.setSoTimeout(10_000); // a lost reset fails the test with EAGAIN instead of hanging it
+        in.setSoTimeout(10_000);
+        peer.destroyForcibly(); // SIGKILL: no close, no RST from the peer itself
+        // Both our connection to its listener and its connection to ours are reset, not left hanging.
+        assertThatThrownBy(() -> out.getInputStream().read()).hasMessageStartingWith("ECONNRESET");
+        assertThatThrownBy(() -> in.getInputStream().read()).hasMessageStartingWith("ECONNRESET");
+        assertThat(peer.waitFor(10, TimeUnit.SECONDS)).isTrue();
+        // Its listening port is free for us right away: no stale binding.
+        track(VsockServerSocket.bind(m, VsockAddress.of(VsockAddress.CID_ANY, 5004)));
+    }
+
+    @Test
+    void aPacketToAPortNobodyOwnsIsAnsweredWithReset() throws Exception {
+        Machine m = join();
+        assertThatThrownBy(() -> VsockSocket.connect(m, VsockAddress.of(VsockAddress.CID_LOCAL, 5005)))
+                .hasMessageStartingWith("ECONNRESET");
+        // The failed connect gave its port back.
+        for (int i = 0; i < 100 && m.boundCount() > 0; i++) {
+            Thread.sleep(10);
+        }
+        assertThat(m.boundCount()).isZero();
+    }
+
+    @Test
+    void theDaemonExitsAfterItsLastProcessLeavesAndAStaleSocketIsReplaced() throws Exception {
+        Machine first = SharedMachine.connect(dir, IDLE);
+        ProcessHandle daemon = daemon().orElseThrow();
+        assertThat(Files.getPosixFilePermissions(dir.resolve(Rendezvous.SOCKET)))
+                .isEqualTo(PosixFilePermissions.fromString("rw-------"));
+        assertThat(linkThreads()).as("reader and writer of the link to the daemon").hasSize(2);
+        first.close();
+        assertThat(linkThreads()).as("threads of the closed machine's link").isEmpty();
+        daemon.onExit().get(10, TimeUnit.SECONDS);
+        assertThat(dir.resolve(Rendezvous.SOCKET)).doesNotExist();
+
+        // A daemon that is killed leaves its socket file; the next process starts a new one over it,
+        // and the connections of processes that were on the dead daemon are reset.
+        Machine second = join();
+        ProcessHandle next = daemon().orElseThrow();
+        assertThat(next.pid()).isNotEqualTo(daemon.pid());
+        VsockServerSocket server = track(VsockServerSocket.bind(second, VsockAddress.of(VsockAddress.CID_ANY, 5006)));
+        VsockSocket client = track(VsockSocket.connect(second, VsockAddress.of(VsockAddress.CID_LOCAL, 5006)));
+        track(server.accept());
+        next.destroyForcibly();
+        next.onExit().get(10, TimeUnit.SECONDS);
+        assertThat(dir.resolve(Rendezvous.SOCKET)).exists();
+        assertThatThrownBy(() -> client.getInputStream().read()).hasMessageStartingWith("ECONNRESET");
+        assertThatThrownBy(() -> VsockSocket.connect(second, VsockAddress.of(VsockAddress.CID_LOCAL, 5006)))
+                .hasMessageStartingWith("ENODEV");
+
+        Machine third = join();
+        assertThat(daemon().orElseThrow().pid()).isNotIn(daemon.pid(), next.pid());
+        track(VsockServerSocket.bind(third, VsockAddress.of(VsockAddress.CID_ANY, 5006)));
+    }
+
+    @Test
+    void processesJoiningAtOnceStartOneDaemonBetweenThem() throws Exception {
+        List<Thread> joiners = new ArrayList<>();
+        List<Machine> members = java.util.Collections.synchronizedList(new ArrayList<>());
+        for (int i = 0; i < 3; i++) {
+            joiners.add(Thread.ofPlatform().start(() -> {
+                try {
+                    members.add(SharedMachine.connect(dir, IDLE));
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }));
+        }
+        for (Thread t : joiners) {
+            t.join();
+        }
+        members.forEach(this::track);
+        assertThat(members).hasSize(3);
+        // Each joiner may have started a daemon; all but one found it serving and left.
+        for (int i = 0; i < 500 && daemonsStartedHere().size() > 1; i++) {
+            Thread.sleep(10);
+        }
+        assertThat(daemonsStartedHere()).hasSize(1);
+        assertThat(Files.readAllLines(dir.resolve(Rendezvous.LOG))).filteredOn(l -> l.contains(": serving ")).hasSize(1);
+        // And they share one port space.
+        track(VsockServerSocket.bind(members.get(0), VsockAddress.of(VsockAddress.CID_ANY, 5009)));
+        assertThatThrownBy(() -> VsockServerSocket.bind(members.get(2), VsockAddress.of(VsockAddress.CID_ANY, 5009)))
+                .hasMessageStartingWith("EADDRINUSE");
+    }
+
+    private static List<String> linkThreads() {
+        return Thread.getAllStackTraces().keySet().stream().map(Thread::getName)
+                .filter(n -> n.startsWith("vsock4j-link-shared-machine")).toList();
+    }
+
+    @Test
+    void theRendezvousDirectoryIsPrivateAndAnOpenOneIsRefused() throws Exception {
+        Path fresh = tmp.resolve("fresh");
+        Rendezvous.ensurePrivate(fresh);
+        assertThat(Files.getPosixFilePermissions(fresh)).isEqualTo(PosixFilePermissions.fromString("rwx------"));
+
+        Files.setPosixFilePermissions(fresh, PosixFilePermissions.fromString("rwxr-x---"));
+        assertThatThrownBy(() -> SharedMachine.connect(fresh, IDLE))
+                .hasMessageStartingWith("EACCES").hasMessageContaining("rwxr-x---");
+        assertThat(fresh.resolve(Rendezvous.SOCKET)).as("nothing started there").doesNotExist();
+        Files.setPosixFilePermissions(fresh, PosixFilePermissions.fromString("rwx-----x"));
+        assertThatThrownBy(() -> Rendezvous.ensurePrivate(fresh)).hasMessageStartingWith("EACCES");
+
+        Path link = Files.createSymbolicLink(tmp.resolve("link"), dir);
+        assertThatThrownBy(() -> Rendezvous.checkPrivate(link)).hasMessageStartingWith("EACCES")
+                .hasMessageContaining("symbolic link");
+
+        assertThatThrownBy(() -> SharedMachine.rendezvousDirectory("../escape")).hasMessageStartingWith("EINVAL");
+    }
+
+    @Test
+    void aDirectoryOfAnotherUserIsRefused() throws Exception {
+        int uid = Rendezvous.processUid();
+        Path theirs = tmp.resolve("theirs");
+        Rendezvous.ensurePrivate(theirs);
+        if (uid == 0) {
+            Files.setAttribute(theirs, "unix:uid", 65534); // nobody
+        } else {
+            // Not root, so we cannot give a directory away; / is root's and never ours.
+            theirs = Path.of("/");
+        }
+        Path target = theirs;
+        assertThatThrownBy(() -> Rendezvous.checkPrivate(target)).hasMessageStartingWith("EACCES")
+                .hasMessageContaining("owned by uid");
+    }
+
+    @Test
+    void aNamedMachineLivesInAPrivateDirectoryOfThisUser() throws Exception {
+        String name = "test-" + Long.toHexString(new Random().nextLong());
+        Path d = SharedMachine.rendezvousDirectory(name);
+        try {
+            assertThat(d.getFileName()).hasToString(name);
+            assertThat(Files.getPosixFilePermissions(d)).isEqualTo(PosixFilePermissions.fromString("rwx------"));
+            assertThat(Files.getPosixFilePermissions(d.getParent())).isEqualTo(PosixFilePermissions.fromString("rwx------"));
+            assertThat(Arrays.asList(d.toString(), d.getParent().getFileName().toString()))
+                    .anyMatch(s -> s.contains("vsock4j"));
+        } finally {
+            Files.deleteIfExists(d);
+        }
+    }
+}

@@ -1,0 +1,84 @@
+package io.vsock4j.transport.shared;
+
+import io.vsock4j.VsockAddress;
+import io.vsock4j.VsockServerSocket;
+import io.vsock4j.VsockSocket;
+import io.vsock4j.core.Machine;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.StringJoiner;
+
+/**
+ * The other process of {@link SharedMachineTest}, started with the test's java and class path, on the
+ * shared machine whose directory is DIR.
+ *
+ * <ul>
+ *   <li>{@code echo DIR PORT [DIAL_PORT]}: serves an echo on PORT; with DIAL_PORT, also connects to
+ *       1:DIAL_PORT and writes {@code hello\n}. Prints {@code READY}.</li>
+ *   <li>{@code any DIR N}: binds N sockets to PORT_ANY and prints {@code READY p1,p2,...}.</li>
+ * </ul>
+ * Either way it runs until killed or until its stdin closes (so it never outlives the test).
+ */
+public final class SharedPeerMain {
+    private SharedPeerMain() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Machine machine = SharedMachine.connect(Path.of(args[1]), Duration.ofSeconds(1));
+        List<Object> keep = new ArrayList<>();
+        String ready = "READY";
+        if (args[0].equals("echo")) {
+            VsockServerSocket server = VsockServerSocket.bind(machine, VsockAddress.of(VsockAddress.CID_ANY, Integer.parseInt(args[2])));
+            keep.add(server);
+            Thread.ofPlatform().daemon(true).start(() -> serveEcho(server));
+            if (args.length > 3) {
+                VsockSocket s = VsockSocket.connect(machine, VsockAddress.of(VsockAddress.CID_LOCAL, Integer.parseInt(args[3])));
+                s.getOutputStream().write("hello\n".getBytes(StandardCharsets.US_ASCII));
+                keep.add(s);
+            }
+        } else {
+            StringJoiner ports = new StringJoiner(",", "READY ", "");
+            for (int i = Integer.parseInt(args[2]); i > 0; i--) {
+                VsockServerSocket s = VsockServerSocket.bind(machine, VsockAddress.any());
+                keep.add(s);
+                ports.add(Integer.toString(s.getLocalAddress().port()));
+            }
+            ready = ports.toString();
+        }
+        System.out.println(ready);
+        System.out.flush();
+        while (System.in.read() >= 0) {
+            // Wait for the test to go away.
+        }
+        System.exit(0);
+    }
+
+    private static void serveEcho(VsockServerSocket server) {
+        while (true) {
+            try {
+                VsockSocket s = server.accept();
+                Thread.ofVirtual().start(() -> echo(s));
+            } catch (IOException e) {
+                return;
+            }
+        }
+    }
+
+    private static void echo(VsockSocket s) {
+        try (s) {
+            InputStream in = s.getInputStream();
+            OutputStream out = s.getOutputStream();
+            in.transferTo(out);
+            s.shutdownOutput();
+        } catch (IOException e) {
+            // The peer went away; nothing to tell.
+        }
+    }
+}
