@@ -2,6 +2,7 @@ package io.vsock4j.cli;
 
 import io.vsock4j.Vsock;
 import io.vsock4j.spi.SocketProvider;
+import io.vsock4j.transport.shared.SharedMachine;
 
 import java.io.IOException;
 
@@ -16,7 +17,9 @@ public enum TransportChoice {
     /** A machine of this JVM whose only transport is the Java loopback (CID 1). */
     JAVA,
     /** The kernel's AF_VSOCK; refused outside the project's test guest (see KernelGuard). */
-    KERNEL;
+    KERNEL,
+    /** The Java loopback shared by this user's processes (one CID 1 and port space, through a daemon). */
+    SHARED;
 
     /** The option's text form. */
     public String label() {
@@ -25,13 +28,14 @@ public enum TransportChoice {
 
     /**
      * The provider for this choice; a {@link CliFailure} when it cannot be had here (the kernel's guard
-     * refuses kernel sockets outside the test guest, and says why).
+     * refuses kernel sockets outside the test guest, and says why; the shared machine's daemon may fail).
      */
-    public SocketProvider open() {
+    public SocketProvider open(String sharedMachineName) {
         try {
             return switch (this) {
                 case JAVA -> Vsock.defaultProvider();
                 case KERNEL, AUTO -> Vsock.provider(label());
+                case SHARED -> SharedMachine.connect(sharedMachineName);
             };
         } catch (IOException e) {
             throw new CliFailure(e.getMessage());
@@ -41,9 +45,10 @@ public enum TransportChoice {
     /** Where commands get their provider: the real choice in the launcher, a fixed machine in tests. */
     @FunctionalInterface
     public interface Source {
-        SocketProvider open(TransportChoice choice);
+        /** @param sharedMachineName the shared machine to join, for {@link #SHARED} */
+        SocketProvider open(TransportChoice choice, String sharedMachineName);
 
-        /** {@link TransportChoice#open()}. */
+        /** {@link TransportChoice#open(String)}. */
         static Source standard() {
             return TransportChoice::open;
         }

@@ -27,18 +27,24 @@ import java.nio.charset.StandardCharsets;
 @Command(name = "vsock", mixinStandardHelpOptions = true, version = "vsock4j 0.1.0",
         description = "AF_VSOCK tools on vsock4j: a netcat, the machine's routing, throughput and conformance.",
         subcommands = {NcCommand.class, InfoCommand.class, PerfCommand.class, TestCommand.class, DemoCommand.class},
-        footer = {"", "Examples:", "  vsock info", "  vsock nc -l 5000            # in one terminal",
-                "  vsock nc 1 5000             # in another", "  vsock perf --compare --bytes 256M",
+        footer = {"", "Examples:", "  vsock info",
+                "  vsock --transport shared nc -l 5000    # in one terminal",
+                "  vsock --transport shared nc 1 5000     # in another", "  vsock perf --compare --bytes 256M",
                 "  vsock test"})
 public final class VsockCommand implements Runnable {
     public static final int EXIT_OK = 0;
     public static final int EXIT_FAILURE = 1;
     public static final int EXIT_USAGE = 2;
 
-    @Option(names = "--transport", scope = ScopeType.INHERIT, paramLabel = "auto|java|kernel",
-            description = "Where sockets come from: java (this JVM's machine, Java loopback on CID 1; the default),"
-                    + " kernel (AF_VSOCK), auto (kernel when present, else java).")
+    @Option(names = "--transport", scope = ScopeType.INHERIT, paramLabel = "auto|java|kernel|shared",
+            description = "Where sockets come from: java (this JVM's own machine, Java loopback on CID 1; the default),"
+                    + " shared (the Java loopback shared by your processes: two vsock commands can talk),"
+                    + " kernel (AF_VSOCK; only in the test guest), auto (kernel where allowed and looped back, else java).")
     TransportChoice transport = TransportChoice.JAVA;
+
+    @Option(names = "--machine", scope = ScopeType.INHERIT, paramLabel = "NAME",
+            description = "With --transport shared: which of your shared machines to join (default ${DEFAULT-VALUE}).")
+    String machine = "default";
 
     @Spec
     CommandSpec spec;
@@ -121,7 +127,10 @@ public final class VsockCommand implements Runnable {
     /** The provider for {@code --transport}, opened on first use ({@link CliFailure} when unavailable). */
     public SocketProvider provider() {
         if (provider == null) {
-            provider = source.open(transport);
+            if (transport == TransportChoice.SHARED && !machine.matches("[A-Za-z0-9_][A-Za-z0-9._-]{0,63}")) {
+                throw new ParameterException(spec.commandLine(), "--machine wants 1-64 of A-Z a-z 0-9 . _ -: '" + machine + "'");
+            }
+            provider = source.open(transport, machine);
         }
         return provider;
     }

@@ -17,9 +17,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The {@code vsock} command line through the real launcher (./vsock): exit codes, one-line errors,
- * and the commands that run in one process. (Two {@code vsock nc} processes on the Java loopback cannot
- * talk until the shared machine lands: each JVM has its own machine. NcInProcessTest covers transfers in
- * one JVM, CliInGuestIT two processes on the kernel inside the QEMU guest.)
+ * and the commands that run in one process. Two processes: SharedMachineLauncherIT (the shared Java
+ * machine) and CliInGuestIT (the kernel, in the QEMU guest).
  */
 class CliLauncherIT {
     private record Result(int exit, String out, String err) {
@@ -65,6 +64,7 @@ class CliLauncherIT {
                 List.of("perf", "--port", "x"),
                 List.of("perf", "--sender", "host", "--compare"),
                 List.of("--transport", "bogus", "info"),
+                List.of("--transport", "shared", "--machine", "no spaces", "info"),
                 List.of("info", "extra"),
                 List.of("test", "--mode", "client"),
                 List.of("test", "--peer-cid", "3"),

@@ -33,7 +33,7 @@ class RemoteRunTest {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         Stdio stdio = new Stdio(new ByteArrayInputStream(new byte[0]), out, new PrintStream(err, true, StandardCharsets.UTF_8));
-        return new Run(threads.submit(() -> VsockCommand.execute(stdio, choice -> machine, args)), out, err);
+        return new Run(threads.submit(() -> VsockCommand.execute(stdio, (choice, name) -> machine, args)), out, err);
     }
 
     private static int freeTcpPort() throws Exception {

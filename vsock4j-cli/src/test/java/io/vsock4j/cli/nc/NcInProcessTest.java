@@ -31,9 +31,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * {@code vsock nc} end to end inside one JVM: several nc runs, each through the real command line
- * ({@link VsockCommand#execute}) with its own stdin and stdout, on one Java-loopback machine. (Two nc
- * processes on the Java loopback cannot meet until the shared machine lands: each JVM has its own;
- * CliInGuestIT runs two nc processes on the kernel's loopback inside the QEMU guest.)
+ * ({@link VsockCommand#execute}) with its own stdin and stdout, on one Java-loopback machine, so the
+ * cases that need several peers (-k, --exec) stay quick. SharedMachineLauncherIT runs two nc processes
+ * on the shared machine, CliInGuestIT two on the kernel's loopback inside the QEMU guest.
  */
 @Timeout(120)
 class NcInProcessTest {
@@ -67,7 +67,7 @@ class NcInProcessTest {
         String[] full = new String[args.length + 1];
         full[0] = "nc";
         System.arraycopy(args, 0, full, 1, args.length);
-        return new Run(threads.submit(() -> VsockCommand.execute(stdio, choice -> machine, full)), out, err);
+        return new Run(threads.submit(() -> VsockCommand.execute(stdio, (choice, name) -> machine, full)), out, err);
     }
 
     private static InputStream stdin(byte[] bytes) {
