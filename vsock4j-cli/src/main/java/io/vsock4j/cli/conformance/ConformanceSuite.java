@@ -95,53 +95,75 @@ public final class ConformanceSuite {
         return new Side(provider, peerCid, port, control);
     }
 
-    /** One case, server and client halves on virtual threads; the first failure wins. Null: passed. */
+    /**
+     * One case, server and client halves on virtual threads. Null: passed. When a half fails, the other
+     * is woken (its sockets closed) and the failures are reported in the order they happened, so the
+     * cause comes first and its consequence (say an EPIPE on the other side) after it.
+     */
     private String runBoth(Case c, int port) throws InterruptedException {
         Control[] control = Control.pair();
         Side server = side(port, control[0]);
         Side client = side(port, control[1]);
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
-            CompletionService<String> done = new ExecutorCompletionService<>(pool);
-            List<Future<String>> halves = List.of(
+            CompletionService<Failure> done = new ExecutorCompletionService<>(pool);
+            List<Future<Failure>> halves = List.of(
                     done.submit(() -> runHalf("server", c.server(), server)),
                     done.submit(() -> runHalf("client", c.client(), client)));
+            List<Failure> failures = new ArrayList<>();
             try {
                 long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(CASE_TIMEOUT_MILLIS);
                 for (int finished = 0; finished < 2; finished++) {
-                    Future<String> f = done.poll(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+                    Future<Failure> f = done.poll(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
                     if (f == null) {
-                        return "timed out after " + CASE_TIMEOUT_MILLIS + " ms";
+                        if (failures.isEmpty()) {
+                            failures.add(Failure.of("timed out after " + CASE_TIMEOUT_MILLIS + " ms"));
+                        }
+                        break; // after a failure, a half still waiting on the control channel is just stopped
                     }
-                    String failure = f.get();
+                    Failure failure = f.get();
                     if (failure != null) {
-                        return failure;
+                        failures.add(failure);
+                        server.closeAll(); // wakes the other half
+                        client.closeAll();
+                        deadline = Math.min(deadline, System.nanoTime() + TimeUnit.SECONDS.toNanos(1));
                     }
                 }
-                return null;
             } catch (ExecutionException e) {
-                return "error: " + e.getCause();
+                failures.add(Failure.of("error: " + e.getCause()));
             } finally {
                 server.closeAll(); // wakes a half still blocked on a socket
                 client.closeAll();
                 halves.forEach(f -> f.cancel(true));
             }
+            return failures.stream().sorted(java.util.Comparator.comparingLong(Failure::atNanos))
+                    .map(Failure::reason).reduce((a, b) -> a + "; then " + b).orElse(null);
         }
     }
 
-    /** Runs one half; returns null on success, else a one-line reason naming the side. */
-    static String runHalf(String sideName, Case.Half half, Side side) {
+    /** A half's failure and when it was seen (System.nanoTime), to order cause before consequence. */
+    record Failure(String reason, long atNanos) {
+        static Failure of(String reason) {
+            return reason == null ? null : new Failure(reason, System.nanoTime());
+        }
+    }
+
+    /**
+     * Runs one half, then closes its sockets; returns null on success, else a one-line reason naming the
+     * side, stamped when the failure was caught (before the close, whose effects the peer may see).
+     */
+    static Failure runHalf(String sideName, Case.Half half, Side side) {
         try {
             half.run(side);
             return null;
         } catch (CaseFailure e) {
-            return sideName + ": " + e.getMessage();
+            return Failure.of(sideName + ": " + e.getMessage());
         } catch (IOException e) {
-            return sideName + ": " + e.getClass().getSimpleName() + " " + e.getMessage();
+            return Failure.of(sideName + ": " + e.getClass().getSimpleName() + " " + e.getMessage());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return sideName + ": interrupted";
+            return Failure.of(sideName + ": interrupted");
         } catch (Exception | AssertionError e) {
-            return sideName + ": " + e;
+            return Failure.of(sideName + ": " + e);
         } finally {
             side.closeAll();
         }

@@ -117,7 +117,7 @@ public final class RemoteRun {
         String peerEnd = null;
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
             String name = server ? "server" : "client";
-            Future<String> half = pool.submit(() -> ConformanceSuite.runHalf(name, server ? c.server() : c.client(), side));
+            Future<ConformanceSuite.Failure> half = pool.submit(() -> ConformanceSuite.runHalf(name, server ? c.server() : c.client(), side));
             long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ConformanceSuite.CASE_TIMEOUT_MILLIS);
             while (!half.isDone() && peerEnd == null && System.nanoTime() < deadline) {
                 peerEnd = control.pollEnd(50);
@@ -140,9 +140,11 @@ public final class RemoteRun {
     }
 
     /** Waits for the own half: briefly when the peer already ended, then wakes it by closing its sockets. */
-    private static String finish(Future<String> half, Side side, boolean peerEnded) throws InterruptedException {
+    private static String finish(Future<ConformanceSuite.Failure> half, Side side, boolean peerEnded)
+            throws InterruptedException {
         try {
-            return half.get(peerEnded ? GRACE_MILLIS : 0, TimeUnit.MILLISECONDS);
+            ConformanceSuite.Failure failure = half.get(peerEnded ? GRACE_MILLIS : 0, TimeUnit.MILLISECONDS);
+            return failure == null ? null : failure.reason();
         } catch (java.util.concurrent.TimeoutException stuck) {
             side.closeAll();
             half.cancel(true);
