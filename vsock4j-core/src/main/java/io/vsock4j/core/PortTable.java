@@ -22,7 +22,11 @@ final class PortTable {
     /** MAX_PORT_RETRIES in af_vsock.c. */
     static final int MAX_PORT_RETRIES = 24;
 
-    private final Map<Integer, List<EngineSocket>> byPort = new HashMap<>();
+    /**
+     * Each entry keeps the CID its socket bound, so lookups never call into a socket: a socket's lock
+     * may be held by a thread waiting for this table (lock order socket, then table).
+     */
+    private final Map<Integer, List<Bound>> byPort = new HashMap<>();
     private final boolean mayBindReserved;
     /** Where the next PORT_ANY search starts (af_vsock.c keeps one such counter). */
     private int nextPort = VsockAddress.LAST_RESERVED_PORT + 1
@@ -54,10 +58,10 @@ final class PortTable {
                     + " after " + MAX_PORT_RETRIES + " tries");
         }
         checkPrivilege(port);
-        EngineSocket holder = findConflict(cid, port);
+        Bound holder = findConflict(cid, port);
         if (holder != null) {
             throw Errno.EADDRINUSE.exception(VsockAddress.of(cid, port) + " is held by a socket bound to "
-                    + holder.localAddress());
+                    + VsockAddress.of(holder.cid(), port));
         }
         return insert(socket, cid, port);
     }
@@ -73,21 +77,20 @@ final class PortTable {
 
     private VsockAddress insert(EngineSocket socket, int cid, int port) {
         VsockAddress address = VsockAddress.of(cid, port);
-        byPort.computeIfAbsent(port, p -> new ArrayList<>(1)).add(socket);
+        byPort.computeIfAbsent(port, p -> new ArrayList<>(1)).add(new Bound(socket, cid));
         socket.boundTo(address);
         return address;
     }
 
     /** __vsock_find_bound_socket: the same address, or the same port where either CID is ANY. */
-    private EngineSocket findConflict(int cid, int port) {
-        List<EngineSocket> sockets = byPort.get(port);
+    private Bound findConflict(int cid, int port) {
+        List<Bound> sockets = byPort.get(port);
         if (sockets == null) {
             return null;
         }
-        for (EngineSocket s : sockets) {
-            int boundCid = s.localAddress().cid();
-            if (boundCid == cid || boundCid == VsockAddress.CID_ANY || cid == VsockAddress.CID_ANY) {
-                return s;
+        for (Bound b : sockets) {
+            if (b.cid() == cid || b.cid() == VsockAddress.CID_ANY || cid == VsockAddress.CID_ANY) {
+                return b;
             }
         }
         return null;
@@ -95,18 +98,17 @@ final class PortTable {
 
     /** The socket that receives packets for {@code cid:port}: bound to exactly that CID, or to ANY. */
     synchronized EngineSocket find(int cid, int port) {
-        List<EngineSocket> sockets = byPort.get(port);
+        List<Bound> sockets = byPort.get(port);
         if (sockets == null) {
             return null;
         }
         EngineSocket any = null;
-        for (EngineSocket s : sockets) {
-            int boundCid = s.localAddress().cid();
-            if (boundCid == cid) {
-                return s;
+        for (Bound b : sockets) {
+            if (b.cid() == cid) {
+                return b.socket();
             }
-            if (boundCid == VsockAddress.CID_ANY) {
-                any = s;
+            if (b.cid() == VsockAddress.CID_ANY) {
+                any = b.socket();
             }
         }
         return any;
@@ -114,8 +116,8 @@ final class PortTable {
 
     /** Removes the socket's entry; false when it held none (an accepted child never does). */
     synchronized boolean unbind(EngineSocket socket, VsockAddress address) {
-        List<EngineSocket> sockets = byPort.get(address.port());
-        if (sockets == null || !sockets.remove(socket)) {
+        List<Bound> sockets = byPort.get(address.port());
+        if (sockets == null || !sockets.removeIf(b -> b.socket() == socket)) {
             return false;
         }
         if (sockets.isEmpty()) {
@@ -127,9 +129,13 @@ final class PortTable {
     /** How many sockets are bound (tests check nothing leaks). */
     synchronized int size() {
         int n = 0;
-        for (List<EngineSocket> sockets : byPort.values()) {
+        for (List<Bound> sockets : byPort.values()) {
             n += sockets.size();
         }
         return n;
+    }
+
+    /** A socket in the table and the CID it bound (ANY included). */
+    private record Bound(EngineSocket socket, int cid) {
     }
 }
