@@ -12,7 +12,10 @@ import java.io.IOException;
  * at {@link #open()}. Any thread.
  */
 public enum TransportChoice {
-    /** The kernel's AF_VSOCK where it is allowed and has its own loopback, else the Java machine. */
+    /**
+     * The kernel's AF_VSOCK where it is allowed and has its own loopback, else this user's shared Java
+     * machine, so two vsock commands on one host find each other over CID 1 either way. The default.
+     */
     AUTO,
     /** A machine of this JVM whose only transport is the Java loopback (CID 1). */
     JAVA,
@@ -34,7 +37,17 @@ public enum TransportChoice {
         try {
             return switch (this) {
                 case JAVA -> Vsock.defaultProvider();
-                case KERNEL, AUTO -> Vsock.provider(label());
+                case KERNEL -> Vsock.provider(label());
+                case AUTO -> {
+                    SocketProvider kernelOrJava = Vsock.provider(label());
+                    // KernelVsock's "auto" falls back to a machine private to this JVM; a command line
+                    // falls back to the machine shared with the user's other processes instead.
+                    if (kernelOrJava instanceof io.vsock4j.core.Machine privateMachine) {
+                        privateMachine.close();
+                        yield SharedMachine.connect(sharedMachineName);
+                    }
+                    yield kernelOrJava;
+                }
                 case SHARED -> SharedMachine.connect(sharedMachineName);
             };
         } catch (IOException e) {

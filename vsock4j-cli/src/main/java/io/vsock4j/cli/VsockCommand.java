@@ -1,5 +1,7 @@
 package io.vsock4j.cli;
 
+import io.vsock4j.Vsock;
+
 import io.vsock4j.cli.nc.NcCommand;
 import io.vsock4j.cli.perf.PerfCommand;
 import io.vsock4j.spi.SocketProvider;
@@ -28,8 +30,8 @@ import java.nio.charset.StandardCharsets;
         description = "AF_VSOCK tools on vsock4j: a netcat, the machine's routing, throughput and conformance.",
         subcommands = {NcCommand.class, InfoCommand.class, PerfCommand.class, TestCommand.class, DemoCommand.class},
         footer = {"", "Examples:", "  vsock info",
-                "  vsock --transport shared nc -l 5000    # in one terminal",
-                "  vsock --transport shared nc 1 5000     # in another", "  vsock perf --compare --bytes 256M",
+                "  vsock nc -l 5000    # in one terminal",
+                "  vsock nc 1 5000     # in another: the two meet on your shared machine's CID 1", "  vsock perf --compare --bytes 256M",
                 "  vsock test"})
 public final class VsockCommand implements Runnable {
     public static final int EXIT_OK = 0;
@@ -37,14 +39,16 @@ public final class VsockCommand implements Runnable {
     public static final int EXIT_USAGE = 2;
 
     @Option(names = "--transport", scope = ScopeType.INHERIT, paramLabel = "auto|java|kernel|shared",
-            description = "Where sockets come from: java (this JVM's own machine, Java loopback on CID 1; the default),"
-                    + " shared (the Java loopback shared by your processes: two vsock commands can talk),"
-                    + " kernel (AF_VSOCK; only in the test guest), auto (kernel where allowed and looped back, else java).")
-    TransportChoice transport = TransportChoice.JAVA;
+            description = "Where sockets come from: auto (the default: the kernel's AF_VSOCK where allowed and looped"
+                    + " back, else shared), shared (the Java loopback shared by your processes: two vsock commands"
+                    + " can talk), java (this JVM's own machine, Java loopback on CID 1), kernel (AF_VSOCK; only in"
+                    + " the test guest or with -Dvsock4j.kernel.allow=true).")
+    TransportChoice transport = TransportChoice.AUTO;
 
-    @Option(names = "--machine", scope = ScopeType.INHERIT, paramLabel = "NAME",
-            description = "With --transport shared: which of your shared machines to join (default ${DEFAULT-VALUE}).")
-    String machine = "default";
+    @Option(names = "--machine", scope = ScopeType.INHERIT, paramLabel = "NAME", defaultValue = "${env:VSOCK4J_MACHINE:-default}",
+            description = "With --transport shared or auto: which of your shared machines to join (default ${DEFAULT-VALUE};"
+                    + " the environment variable VSOCK4J_MACHINE sets another default).")
+    String machine;
 
     @Spec
     CommandSpec spec;
@@ -125,9 +129,21 @@ public final class VsockCommand implements Runnable {
     }
 
     /** The provider for {@code --transport}, opened on first use ({@link CliFailure} when unavailable). */
+    /**
+     * For commands whose both ends run in this JVM under "auto": the kernel's loopback where allowed,
+     * else a machine of this JVM (sharing one with other processes would only add the daemon's hops).
+     */
+    public SocketProvider inProcessProvider() {
+        try {
+            return Vsock.provider("auto");
+        } catch (java.io.IOException e) {
+            throw new CliFailure(e.getMessage());
+        }
+    }
+
     public SocketProvider provider() {
         if (provider == null) {
-            if (transport == TransportChoice.SHARED && !machine.matches("[A-Za-z0-9_][A-Za-z0-9._-]{0,63}")) {
+            if (transport != TransportChoice.JAVA && !machine.matches("[A-Za-z0-9_][A-Za-z0-9._-]{0,63}")) {
                 throw new ParameterException(spec.commandLine(), "--machine wants 1-64 of A-Z a-z 0-9 . _ -: '" + machine + "'");
             }
             provider = source.open(transport, machine);

@@ -34,7 +34,7 @@ class CliInGuestIT {
         Files.deleteIfExists(results.resolve("test.txt"));
         Path log = results.resolve("guest-output.log");
         Path script = Path.of("src", "test", "guest", "cli-in-guest.sh").toAbsolutePath();
-        Process p = new ProcessBuilder(root.resolve("guest/run.sh").toString(), "--timeout", "" + GUEST_TIMEOUT_SECONDS,
+        Process p = new ProcessBuilder(root.resolve("guest/run.sh").toString(), "--retry-jvm-crash", "2", "--timeout", "" + GUEST_TIMEOUT_SECONDS,
                 "--share", results.toString(), "--", "bash", script.toString(), launcher.toString(), results.toString())
                 .redirectErrorStream(true).redirectOutput(log.toFile()).start();
         if (!p.waitFor(GUEST_TIMEOUT_SECONDS + 120, TimeUnit.SECONDS)) {

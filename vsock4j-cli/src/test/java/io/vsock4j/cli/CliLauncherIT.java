@@ -24,11 +24,16 @@ class CliLauncherIT {
     private record Result(int exit, String out, String err) {
     }
 
+    private static final String MACHINE = "cli-it-auto-" + ProcessHandle.current().pid();
+
     private static Result vsock(String... args) throws IOException, InterruptedException {
         Path launcher = Path.of(System.getProperty("vsock4j.launcher", "../vsock")).toAbsolutePath();
         List<String> command = new ArrayList<>(List.of(launcher.toString()));
         command.addAll(List.of(args));
-        Process p = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+        ProcessBuilder pb = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        // Under --transport auto the commands join a shared machine: a private one, never the user's own.
+        pb.environment().put("VSOCK4J_MACHINE", MACHINE);
+        Process p = pb.start();
         CompletableFuture<byte[]> err = CompletableFuture.supplyAsync(() -> readAll(p.getErrorStream()));
         byte[] out = p.getInputStream().readAllBytes();
         assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("vsock %s finished", List.of(args)).isTrue();
@@ -94,15 +99,16 @@ class CliLauncherIT {
     }
 
     @Test
-    void autoFallsBackToTheJavaLoopbackWhereTheKernelIsNotAllowed() throws Exception {
-        Result r = vsock("info", "--transport", "auto");
+    void autoUsesTheUsersSharedMachineWhereTheKernelIsNotAllowed() throws Exception {
+        Result r = vsock("info");
         assertThat(r.exit()).as(r.err()).isZero();
-        assertThat(r.out()).contains("transport:  auto, vsock4j machine 'loopback' (Java engine)", "local CID:  1 (local)");
+        assertThat(r.out()).contains("transport:  auto, vsock4j machine 'shared:" + MACHINE + "' (Java engine)",
+                "local CID:  1 (local)", "LOCAL (loopback)       shared-loopback " + MACHINE + " (CID 1)");
     }
 
     @Test
     void infoShowsTheLocalCidTheSlotsAndWhereCidsGo() throws Exception {
-        Result r = vsock("info");
+        Result r = vsock("--transport", "java", "info");
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out()).contains(
                 "transport:  java, vsock4j machine 'loopback' (Java engine)",
@@ -116,7 +122,7 @@ class CliLauncherIT {
 
     @Test
     void theConformanceSuitePassesOnTheJavaLoopback() throws Exception {
-        Result r = vsock("test");
+        Result r = vsock("--transport", "java", "test");
         assertThat(r.exit()).as(r.out() + r.err()).isZero();
         List<String> lines = r.out().lines().toList();
         assertThat(lines.getLast()).matches("\\d+ passed, 0 failed");
@@ -134,7 +140,7 @@ class CliLauncherIT {
     void perfCompareRunsVsockTcpAndUnixAndPrintsRatios() throws Exception {
         Result r = vsock("perf", "--compare", "--bytes", "4M", "--buf-size", "64K");
         assertThat(r.exit()).as(r.err()).isZero();
-        assertThat(r.out()).containsPattern("vsock \\(java, CID 1\\): +4194304 bytes in [0-9.]+ s: [0-9.]+ Gbit/s")
+        assertThat(r.out()).containsPattern("vsock \\(loopback, CID 1\\): +4194304 bytes in [0-9.]+ s: [0-9.]+ Gbit/s")
                 .containsPattern("tcp \\(127\\.0\\.0\\.1\\): +4194304 bytes")
                 .containsPattern("unix domain socket: +4194304 bytes")
                 .containsPattern("ratios: vsock/tcp [0-9.]+, vsock/unix [0-9.]+");

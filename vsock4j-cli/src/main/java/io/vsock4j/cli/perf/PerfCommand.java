@@ -1,5 +1,7 @@
 package io.vsock4j.cli.perf;
 
+import io.vsock4j.cli.TransportChoice;
+
 import io.vsock4j.VsockAddress;
 import io.vsock4j.VsockOptions;
 import io.vsock4j.VsockServerSocket;
@@ -77,12 +79,15 @@ public final class PerfCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--sender runs one side; --local and --compare run both in this JVM");
         }
         PrintStream out = root.stdio().text();
-        SocketProvider provider = root.provider();
+        // Both ends in this JVM: under "auto" there is no one to share a machine with, so the transfer
+        // runs on the kernel's loopback where allowed, else on a machine of this JVM.
+        SocketProvider provider = (local || compare) && root.transport() == TransportChoice.AUTO
+                ? root.inProcessProvider() : root.provider();
         if (compare) {
             compare(out, provider);
         } else if (local) {
             Transfer.Result r = Loopbacks.vsock(provider, port, bytes, (int) bufSize, vskSize);
-            out.println("vsock (" + root.transport().label() + ", CID 1): " + r.describe());
+            out.println("vsock (" + provider.name() + ", CID 1): " + r.describe());
         } else if (senderCid != null) {
             out.println("tx performance: " + send(provider, VsockAddress.of(senderCid, port)).describe());
         } else {
@@ -93,7 +98,7 @@ public final class PerfCommand implements Callable<Integer> {
 
     private void compare(PrintStream out, SocketProvider provider) throws IOException, InterruptedException {
         Transfer.Result vsock = Loopbacks.vsock(provider, port, bytes, (int) bufSize, vskSize);
-        out.println("vsock (" + root.transport().label() + ", CID 1):  " + vsock.describe());
+        out.println("vsock (" + provider.name() + ", CID 1):  " + vsock.describe());
         Transfer.Result tcp = Loopbacks.tcp(bytes, (int) bufSize);
         out.println("tcp (127.0.0.1):       " + tcp.describe());
         Transfer.Result unix = Loopbacks.unix(bytes, (int) bufSize);

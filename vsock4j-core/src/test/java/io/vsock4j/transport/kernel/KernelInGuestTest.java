@@ -38,7 +38,7 @@ class KernelInGuestTest {
         String java = "ulimit -n 65536 && exec java --enable-native-access=ALL-UNNAMED"
                 + " -Djdk.virtualThreadScheduler.parallelism=2 -Djdk.virtualThreadScheduler.maxPoolSize=2"
                 + " -cp \"$0\" io.vsock4j.transport.kernel.GuestMain \"$1\"";
-        List<String> command = List.of(root.resolve("guest/run.sh").toString(), "--timeout", Integer.toString(GUEST_TIMEOUT_SECONDS),
+        List<String> command = List.of(root.resolve("guest/run.sh").toString(), "--retry-jvm-crash", "2", "--timeout", Integer.toString(GUEST_TIMEOUT_SECONDS),
                 "--share", dir.toString(), "--", "bash", "-c", java, classPath, results.toString());
         Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         if (!p.waitFor(GUEST_TIMEOUT_SECONDS + 120, TimeUnit.SECONDS)) {
