@@ -39,6 +39,10 @@ import java.util.concurrent.TimeUnit;
 public final class DemoCommand implements Callable<Integer> {
     private static final int PORT = 5000;
 
+    /** The root command, for --capture; null when the demo runs on its own (tests). */
+    @picocli.CommandLine.ParentCommand
+    VsockCommand root;
+
     @Option(names = "--quiet-packets", description = "Do not print every packet, only the story.")
     boolean quietPackets;
 
@@ -59,6 +63,9 @@ public final class DemoCommand implements Callable<Integer> {
         try (Machine machine = Machine.loopback();
              ExecutorService peer = Executors.newVirtualThreadPerTaskExecutor()) {
             machine.addTap(this::printPacket);
+            if (root != null) {
+                root.capture(machine);
+            }
             showPackets = !quietPackets;
             intro(machine);
             try (VsockServerSocket server = VsockServerSocket.bind(machine, VsockAddress.of(VsockAddress.CID_ANY, PORT))) {
@@ -78,7 +85,7 @@ public final class DemoCommand implements Callable<Integer> {
             }
         }
         if (!loopbackOnly) {
-            new NestedDemo(out).run();
+            new NestedDemo(out, root).run();
         }
         say("");
         say("Done. Every byte above went through the virtio-vsock engine twice, once as sender and once as");

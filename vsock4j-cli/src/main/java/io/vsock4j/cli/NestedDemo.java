@@ -35,8 +35,12 @@ final class NestedDemo {
     /** Which transport carried the last REQUEST out of each machine. */
     private final Map<Machine, Transport> requestCarrier = new ConcurrentHashMap<>();
 
-    NestedDemo(PrintStream out) {
+    /** For --capture; may be null. */
+    private final VsockCommand root;
+
+    NestedDemo(PrintStream out, VsockCommand root) {
         this.out = out;
+        this.root = root;
     }
 
     void run() throws Exception {
@@ -52,6 +56,9 @@ final class NestedDemo {
             for (int i = 0; i < machines.length; i++) {
                 Machine m = machines[i];
                 m.addTap((outbound, transport, p) -> recordRequest(m, outbound, transport, p));
+                if (root != null) {
+                    root.capture(m);
+                }
                 VsockServerSocket server = VsockServerSocket.bind(m, VsockAddress.of(VsockAddress.CID_ANY, PORT));
                 listeners.add(server);
                 String name = names[i];

@@ -50,6 +50,18 @@ public final class VsockCommand implements Runnable {
                     + " the environment variable VSOCK4J_MACHINE sets another default).")
     String machine;
 
+    @Option(names = "--capture", scope = ScopeType.INHERIT, paramLabel = "FILE",
+            description = "Write every packet of the Java engine's machine(s) to FILE as pcap (LINKTYPE_VSOCK, as the"
+                    + " kernel's vsockmon shows them): open it with Wireshark or tshark.")
+    java.nio.file.Path captureFile;
+
+    @Option(names = "--capture-snaplen", scope = ScopeType.INHERIT, paramLabel = "BYTES",
+            description = "Cut captured packets to BYTES (at least 76, the headers; default ${DEFAULT-VALUE}).")
+    int captureSnaplen = io.vsock4j.capture.Capture.DEFAULT_SNAPLEN_BYTES;
+
+    /** Open while the command runs with --capture; closed by {@link #execute}. */
+    private io.vsock4j.capture.Capture capture;
+
     @Spec
     CommandSpec spec;
 
@@ -71,7 +83,52 @@ public final class VsockCommand implements Runnable {
 
     /** Runs one command line and returns its exit code (the launcher's main and the tests use this). */
     public static int execute(Stdio stdio, TransportChoice.Source source, String... args) {
-        return commandLine(stdio, source).execute(args);
+        CommandLine cl = commandLine(stdio, source);
+        int code = cl.execute(args);
+        VsockCommand root = cl.getCommand();
+        try {
+            root.closeCapture();
+        } catch (IOException e) {
+            stdio.err().println("vsock: --capture " + root.captureFile + ": " + describe(e));
+            return code == EXIT_OK ? EXIT_FAILURE : code;
+        }
+        return code;
+    }
+
+    /**
+     * Attaches the --capture file to {@code machine} (the demo's machines, the provider's); does nothing
+     * without --capture. Providers that are not Java engine machines cannot be captured here.
+     */
+    public void capture(io.vsock4j.core.Machine machine) {
+        if (captureFile == null) {
+            return;
+        }
+        try {
+            if (capture == null) {
+                capture = io.vsock4j.capture.Capture.open(captureFile, captureSnaplen);
+            }
+            capture.attach(machine);
+        } catch (IOException | IllegalArgumentException e) {
+            throw new CliFailure("--capture " + captureFile + ": " + describe(e));
+        }
+    }
+
+    private SocketProvider captured(SocketProvider p) {
+        if (captureFile != null) {
+            if (!(p instanceof io.vsock4j.core.Machine m)) {
+                throw new CliFailure("--capture records the Java engine's packets; the kernel's own are seen with"
+                        + " vsockmon (ip link add type vsockmon; tcpdump -i vsockmon0), see capture/README.md");
+            }
+            capture(m);
+        }
+        return p;
+    }
+
+    private void closeCapture() throws IOException {
+        if (capture != null) {
+            capture.close();
+            capture = null;
+        }
     }
 
     /** The picocli tree with vsock4j's error handling: one line per expected error, exit 1 or 2. */
@@ -128,25 +185,25 @@ public final class VsockCommand implements Runnable {
         return transport;
     }
 
-    /** The provider for {@code --transport}, opened on first use ({@link CliFailure} when unavailable). */
     /**
      * For commands whose both ends run in this JVM under "auto": the kernel's loopback where allowed,
      * else a machine of this JVM (sharing one with other processes would only add the daemon's hops).
      */
     public SocketProvider inProcessProvider() {
         try {
-            return Vsock.provider("auto");
+            return captured(Vsock.provider("auto"));
         } catch (java.io.IOException e) {
             throw new CliFailure(e.getMessage());
         }
     }
 
+    /** The provider for {@code --transport}, opened on first use ({@link CliFailure} when unavailable). */
     public SocketProvider provider() {
         if (provider == null) {
             if (transport != TransportChoice.JAVA && !machine.matches("[A-Za-z0-9_][A-Za-z0-9._-]{0,63}")) {
                 throw new ParameterException(spec.commandLine(), "--machine wants 1-64 of A-Z a-z 0-9 . _ -: '" + machine + "'");
             }
-            provider = source.open(transport, machine);
+            provider = captured(source.open(transport, machine));
         }
         return provider;
     }

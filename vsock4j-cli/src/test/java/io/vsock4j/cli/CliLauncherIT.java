@@ -145,4 +145,31 @@ class CliLauncherIT {
                 .containsPattern("unix domain socket: +4194304 bytes")
                 .containsPattern("ratios: vsock/tcp [0-9.]+, vsock/unix [0-9.]+");
     }
+
+    @Test
+    void captureWritesTheWholeSuiteAsOnePcapThatTsharkReads() throws Exception {
+        Path file = java.nio.file.Files.createTempDirectory("vsock4j-capture-it").resolve("suite.pcap");
+        Result r = vsock("--transport", "java", "--capture", file.toString(), "test");
+        assertThat(r.exit()).as(r.out() + r.err()).isZero();
+        var packets = io.vsock4j.capture.PcapReader.read(file);
+        // The suite opens dozens of connections: every one shows its REQUEST in the one file.
+        long requests = packets.stream().filter(p -> p.header().op == io.vsock4j.engine.VirtioVsock.OP_REQUEST).count();
+        assertThat(requests).isGreaterThan(20);
+        // One line per frame: the frame's protocols and the vsock op tshark's dissector read.
+        Process tshark = new ProcessBuilder("tshark", "-r", file.toString(), "-T", "fields", "-e", "frame.protocols",
+                "-e", "vsock.op").redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        String dissected = new String(tshark.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(tshark.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(tshark.exitValue()).as(dissected).isZero();
+        assertThat(dissected.lines().count()).isEqualTo(packets.size());
+        assertThat(dissected.lines()).allMatch(l -> l.startsWith("vsock"), "every frame dissected as vsock");
+        assertThat(dissected).doesNotContainIgnoringCase("malformed");
+    }
+
+    @Test
+    void captureOnTheKernelTransportIsRefusedInOneLine() throws Exception {
+        Result r = vsock("--transport", "kernel", "--capture", "/tmp/never-written.pcap", "info");
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err().strip().lines().count()).isEqualTo(1);
+    }
 }
