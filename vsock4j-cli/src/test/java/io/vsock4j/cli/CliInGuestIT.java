@@ -32,6 +32,7 @@ class CliInGuestIT {
         Files.createDirectories(results);
         Files.deleteIfExists(results.resolve("nc.txt"));
         Files.deleteIfExists(results.resolve("test.txt"));
+        Files.deleteIfExists(results.resolve("interop.txt"));
         Path log = results.resolve("guest-output.log");
         Path script = Path.of("src", "test", "guest", "cli-in-guest.sh").toAbsolutePath();
         Process p = new ProcessBuilder(root.resolve("guest/run.sh").toString(), "--retry-jvm-crash", "2", "--timeout", "" + GUEST_TIMEOUT_SECONDS,
@@ -47,8 +48,12 @@ class CliInGuestIT {
     }
 
     private static Map<String, String> ncResults() throws IOException {
+        return keyValues("nc.txt");
+    }
+
+    private static Map<String, String> keyValues(String file) throws IOException {
         Map<String, String> values = new HashMap<>();
-        for (String line : Files.readAllLines(results.resolve("nc.txt"), StandardCharsets.UTF_8)) {
+        for (String line : Files.readAllLines(results.resolve(file), StandardCharsets.UTF_8)) {
             int space = line.indexOf(' ');
             values.put(line.substring(0, space), line.substring(space + 1).strip());
         }
@@ -63,6 +68,17 @@ class CliInGuestIT {
         assertThat(nc.get("server_got")).isEqualTo(nc.get("to_server")).hasSize(64);
         assertThat(nc.get("client_got")).isEqualTo(nc.get("to_client")).hasSize(64);
         assertThat(nc.get("stderr")).isEmpty();
+    }
+
+    @Test
+    void vsockNcAndNcatExchangeDataBothWaysOverTheKernel() throws Exception {
+        Map<String, String> r = keyValues("interop.txt");
+        assertThat(r.get("vsock_client_exit")).as(r.get("stderr")).isEqualTo("0");
+        assertThat(r.get("ncat_listener_exit")).isEqualTo("0");
+        assertThat(r.get("ncat_got")).as("vsock nc -> ncat -l").isEqualTo(r.get("sent")).hasSize(64);
+        assertThat(r.get("ncat_client_exit")).isEqualTo("0");
+        assertThat(r.get("vsock_listener_exit")).as(r.get("stderr")).isEqualTo("0");
+        assertThat(r.get("vsock_got")).as("ncat -> vsock nc -l").isEqualTo(r.get("sent"));
     }
 
     /**

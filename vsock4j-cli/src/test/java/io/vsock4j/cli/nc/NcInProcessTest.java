@@ -128,6 +128,11 @@ class NcInProcessTest {
             assertThat(client.exitCode()).as(client.err().toString()).isZero();
             assertThat(client.out().size()).as("the server's stdin is empty: EOF only").isZero();
         }
+        // A client exits once its bytes are sent and the server's EOF arrived (the server's stdin is
+        // empty); the server may still be copying the last client's bytes to its stdout.
+        for (int i = 0; i < 500 && !server.out().toString(StandardCharsets.UTF_8).endsWith("third\n"); i++) {
+            Thread.sleep(10);
+        }
         assertThat(server.exit().isDone()).as("-k listener still running").isFalse();
         assertThat(server.out().toString(StandardCharsets.UTF_8)).isEqualTo("first\nsecond\nthird\n");
         server.exit().cancel(true); // interrupts accept: the in-process way to stop a -k listener
