@@ -99,4 +99,68 @@ class SharedMachineLauncherIT {
         assertThat(client.exitValue()).isZero();
         assertThat(server.exitValue()).isZero();
     }
+
+    /** Runs one launcher client with {@code input} on stdin, retrying while the listener is not up yet. */
+    private static String client(String machine, String input, String... args) throws Exception {
+        Path dir = Files.createDirectories(Path.of("target", "shared-nc-clients").toAbsolutePath());
+        Path in = Files.writeString(dir.resolve("in"), input);
+        Path out = dir.resolve("out");
+        Path err = dir.resolve("err");
+        for (int attempt = 0; attempt < 60; attempt++) {
+            Process c = vsock(machine, args).redirectInput(in.toFile()).redirectOutput(out.toFile())
+                    .redirectError(err.toFile()).start();
+            assertThat(c.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            if (c.exitValue() == 0) {
+                return Files.readString(out);
+            }
+            assertThat(Files.readString(err)).as("only a listener that is not up yet may fail the client").contains("ECONNRESET");
+            Thread.sleep(250);
+        }
+        throw new AssertionError("the listener never came up: " + Files.readString(err));
+    }
+
+    private static String awaitOutput(Path file, String expected) throws Exception {
+        for (int i = 0; i < 500 && !Files.readString(file).equals(expected); i++) {
+            Thread.sleep(10);
+        }
+        return Files.readString(file);
+    }
+
+    @Test
+    void keepOpenExecAndSeqpacketThroughTheLauncher() throws Exception {
+        String machine = machineName("nc-modes");
+        Path dir = Files.createDirectories(Path.of("target", "shared-nc-modes").toAbsolutePath());
+
+        // -k: one listener serves three clients in a row, and is still there afterwards.
+        Path keptOut = dir.resolve("kept-out");
+        Process kept = vsock(machine, "nc", "-l", "-k", "5100").redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                .redirectOutput(keptOut.toFile()).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        // --exec: each connection gets its own command with stdin and stdout on the socket.
+        Process exec = vsock(machine, "nc", "-l", "-k", "--exec", "tr a-z A-Z", "5101")
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        // --seqpacket: one message per line, boundaries kept.
+        Path seqOut = dir.resolve("seq-out");
+        Process seq = vsock(machine, "nc", "-l", "--seqpacket", "5102").redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                .redirectOutput(seqOut.toFile()).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        try {
+            for (String line : List.of("first\n", "second\n", "third\n")) {
+                assertThat(client(machine, line, "nc", "1", "5100")).isEmpty();
+            }
+            assertThat(awaitOutput(keptOut, "first\nsecond\nthird\n")).isEqualTo("first\nsecond\nthird\n");
+            assertThat(kept.isAlive()).as("-k listener still running").isTrue();
+
+            assertThat(client(machine, "hello\n", "nc", "1", "5101")).isEqualTo("HELLO\n");
+            assertThat(client(machine, "again\n", "nc", "1", "5101")).isEqualTo("AGAIN\n");
+
+            assertThat(client(machine, "a\nbb\n\nccc\n", "nc", "--seqpacket", "1", "5102")).isEmpty();
+            assertThat(seq.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(seq.exitValue()).isZero();
+            // Three messages (an empty line sends nothing, as Linux sends nothing for a zero-length message).
+            assertThat(Files.readString(seqOut)).isEqualTo("a\nbb\nccc\n");
+        } finally {
+            kept.destroy();
+            exec.destroy();
+            seq.destroy();
+        }
+    }
 }
