@@ -26,7 +26,7 @@ import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass
  * every test passed. Refuses to run outside the guest.
  */
 public final class GuestMain {
-    /** The classes run in the guest; their names keep surefire from running them on the host. */
+    /** The classes run in the guest; their names keep surefire's default includes off them, {@link GuestOnly} every other way. */
     static final List<Class<?>> CLASSES = List.of(
             KernelGuestCases.class,
             KernelConformanceGuestCases.class,

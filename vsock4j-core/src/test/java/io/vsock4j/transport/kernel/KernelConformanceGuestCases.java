@@ -1,5 +1,7 @@
 package io.vsock4j.transport.kernel;
 
+import org.junit.jupiter.api.extension.ExtendWith;
+
 import io.vsock4j.conformance.ConformanceCases;
 import io.vsock4j.spi.SocketProvider;
 
@@ -7,6 +9,7 @@ import io.vsock4j.spi.SocketProvider;
  * The conformance cases on the kernel's AF_VSOCK over its loopback (CID 1). Runs only inside the QEMU
  * guest, through {@link GuestMain}; the name keeps surefire from picking it up on the host.
  */
+@ExtendWith(GuestOnly.class)
 public class KernelConformanceGuestCases extends ConformanceCases {
     @Override
     protected SocketProvider openProvider() {

@@ -40,6 +40,23 @@ class KernelGuardTest {
         assertThat(KernelGuard.current().allowed()).isFalse();
     }
 
+    /**
+     * The guest-only classes start ncat, socat and Python vsock peers: each must fail as a whole on this
+     * machine however it was selected (a {@code -Dtest=} pattern once ran them here).
+     */
+    @Test
+    void everyGuestOnlyClassRefusesToRunOnThisMachine() {
+        for (Class<?> c : GuestMain.CLASSES) {
+            org.junit.jupiter.api.extension.ExtendWith ext = c.getAnnotation(org.junit.jupiter.api.extension.ExtendWith.class);
+            assertThat(ext).as(c.getSimpleName() + " is guarded").isNotNull();
+            assertThat(ext.value()).as(c.getSimpleName() + " is guarded").contains(GuestOnly.class);
+        }
+        assertThatThrownBy(() -> GuestOnly.require("InteropGuestCases"))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("runs only inside the vsock4j QEMU guest")
+                .hasMessageContaining(KernelGuard.GUEST_MARKER);
+    }
+
     @Test
     void connectListenAndOpenAreRefusedBeforeAnySystemCall() {
         KernelProvider kernel = KernelVsock.provider(OUTSIDE);

@@ -1,5 +1,7 @@
 package io.vsock4j.transport.kernel;
 
+import org.junit.jupiter.api.extension.ExtendWith;
+
 import io.vsock4j.VsockAddress;
 import io.vsock4j.spi.TransportRole;
 import org.junit.jupiter.api.Test;
@@ -9,6 +11,7 @@ import java.io.IOException;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** Detection and provider choice in the guest, which has the loopback transport and nothing else. */
+@ExtendWith(GuestOnly.class)
 public class KernelGuestCases {
     @Test
     void theGuestKernelHasOnlyTheLoopbackRole() {

@@ -1,5 +1,7 @@
 package io.vsock4j.transport.kernel;
 
+import org.junit.jupiter.api.extension.ExtendWith;
+
 import io.vsock4j.VsockAddress;
 import io.vsock4j.VsockServerSocket;
 import io.vsock4j.VsockSocket;
@@ -23,6 +25,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * blocked read held its carrier, nothing else could run. While they wait, a new connection is accepted
  * and served; then each gets its byte. Inside the guest only.
  */
+@ExtendWith(GuestOnly.class)
 public class VirtualThreadsGuestCases {
     private static final int READERS = 2000;
 
