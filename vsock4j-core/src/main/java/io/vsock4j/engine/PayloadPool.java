@@ -1,6 +1,6 @@
 package io.vsock4j.engine;
 
-import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
  * Reuses full-size (64 KiB) payload arrays, so a bulk transfer does not allocate and zero a new array for
@@ -10,14 +10,16 @@ import java.util.concurrent.ArrayBlockingQueue;
  * never holds more array than bytes for them.
  *
  * <p>Bounded: at most {@link #MAX_POOLED_ARRAYS} arrays wait here; more are dropped. An array that never
- * comes back (a packet dropped, a peer outside this JVM) is simply collected. Thread-safe; one short
- * lock per 64 KiB moved.
+ * comes back (a packet dropped, a peer outside this JVM) is simply collected. Thread-safe and
+ * lock-free: slots taken and filled by compare-and-set, because the writer takes while the reader gives,
+ * and a thread that parked on a pool lock would pay a wake-up per 64 KiB.
  */
 final class PayloadPool {
     /** 4 MiB at most held for reuse. */
     static final int MAX_POOLED_ARRAYS = 64;
 
-    private static final ArrayBlockingQueue<byte[]> FREE = new ArrayBlockingQueue<>(MAX_POOLED_ARRAYS);
+    /** Free arrays; null slots are empty. Low slots fill first, so a scan usually ends early. */
+    private static final AtomicReferenceArray<byte[]> FREE = new AtomicReferenceArray<>(MAX_POOLED_ARRAYS);
 
     private PayloadPool() {
     }
@@ -25,9 +27,11 @@ final class PayloadPool {
     /** An array of exactly {@code len} bytes, or a pooled full-size one when {@code len} is a full packet. */
     static byte[] take(int len) {
         if (len == VirtioVsock.MAX_PACKET_PAYLOAD_BYTES) {
-            byte[] reused = FREE.poll();
-            if (reused != null) {
-                return reused;
+            for (int i = 0; i < MAX_POOLED_ARRAYS; i++) {
+                byte[] reused = FREE.get(i);
+                if (reused != null && FREE.compareAndSet(i, reused, null)) {
+                    return reused;
+                }
             }
         }
         return new byte[len];
@@ -36,7 +40,11 @@ final class PayloadPool {
     /** Gives back an array nobody references any more; anything but a full-size array is ignored. */
     static void give(byte[] array) {
         if (array.length == VirtioVsock.MAX_PACKET_PAYLOAD_BYTES) {
-            FREE.offer(array);
+            for (int i = 0; i < MAX_POOLED_ARRAYS; i++) {
+                if (FREE.get(i) == null && FREE.compareAndSet(i, null, array)) {
+                    return;
+                }
+            }
         }
     }
 }

@@ -18,7 +18,13 @@ import java.util.ArrayDeque;
  * <p>A payload array the queue kept is released to {@link PayloadPool} once the reader has consumed it
  * all; nothing else references it by then (the packet that carried it is gone).
  *
- * <p>Not thread-safe: guarded by the owning connection's lock.
+ * <p>Guarded by the owning connection's lock, with one exception that lets the reader's copy run
+ * while packets keep arriving: {@link #claim} (under the lock) records where the first bytes lie,
+ * {@link #copyClaimed} copies them with the lock released, and {@link #commitClaimed} (under the lock
+ * again) consumes them. That is safe because only the reader takes bytes from the head (the connection
+ * serializes readers), arrivals only append, and a merge into the last chunk writes only past the bytes
+ * claimed; a {@link #clear} during the copy leaves the claimed arrays to the garbage collector instead
+ * of the pool, so no sender can refill an array under the copy.
  */
 final class ReceiveQueue {
     /** Room allocated for merged small payloads: one small array instead of many tiny ones. */
@@ -36,6 +42,15 @@ final class ReceiveQueue {
     private final ArrayDeque<Chunk> chunks = new ArrayDeque<>();
     private int bytes;
     private int messages;
+
+    /** The claim: where the head chunk's first bytes lie, read by the copy outside the lock. */
+    private byte[] claimedData;
+    private int claimedStart;
+    private int claimedLength;
+    /** A claim is outstanding: {@link #clear} must not pool the arrays. */
+    private boolean claimed;
+    /** {@link #clear} ran while a claim was outstanding: its commit consumes nothing. */
+    private boolean clearedUnderClaim;
 
     /** Payload bytes queued. */
     int bytes() {
@@ -157,12 +172,67 @@ final class ReceiveQueue {
         return total;
     }
 
+    /** Bytes in the head chunk (0 when empty): a reader copies without the lock only when it is large. */
+    int headChunkBytes() {
+        Chunk c = chunks.peekFirst();
+        return c == null ? 0 : c.end - c.start;
+    }
+
+    /**
+     * Claims up to {@code len} bytes of the head chunk for a stream read. Under the lock, with bytes
+     * queued; {@link #copyClaimed} and then {@link #commitClaimed} must follow. One chunk at a time keeps
+     * the claim to three fields (an idle connection's size matters); a reader wanting more claims again.
+     *
+     * @return bytes claimed
+     */
+    int claim(int len) {
+        Chunk c = chunks.peekFirst();
+        claimedData = c.data;
+        claimedStart = c.start;
+        claimedLength = Math.min(len, c.end - c.start);
+        claimed = true;
+        clearedUnderClaim = false;
+        return claimedLength;
+    }
+
+    /** Copies the claimed bytes into {@code dst}; the lock need not be held. */
+    void copyClaimed(byte[] dst, int off) {
+        System.arraycopy(claimedData, claimedStart, dst, off, claimedLength);
+    }
+
+    /**
+     * Consumes the {@code n} claimed bytes, under the lock again.
+     *
+     * @return {@code n}, or 0 when the queue was cleared meanwhile (the bytes are gone with the connection)
+     */
+    int commitClaimed(int n) {
+        claimedData = null;
+        claimed = false;
+        if (clearedUnderClaim) {
+            clearedUnderClaim = false;
+            return 0;
+        }
+        Chunk c = chunks.peekFirst();
+        c.start += n;
+        if (c.start == c.end) {
+            chunks.pollFirst();
+            release(c);
+        }
+        bytes -= n;
+        return n;
+    }
+
     /** Drops everything (the connection is gone); returns the bytes dropped. */
     int clear() {
         int dropped = bytes;
         for (Chunk c : chunks) {
-            release(c);
+            if (claimed) {
+                c.data = null; // the reader may be copying from it: no pool, the collector takes it
+            } else {
+                release(c);
+            }
         }
+        clearedUnderClaim = claimed;
         chunks.clear();
         bytes = 0;
         messages = 0;
