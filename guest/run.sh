@@ -132,7 +132,11 @@ append+=${VSOCK4J_GUEST_APPEND:+ $VSOCK4J_GUEST_APPEND}
 # died with SIGSEGV in JIT-compiled code at random places, and hiding only AVX did not stop it; with
 # Nehalem (SSE4.2, no AVX/PKU/LA57) the same suites ran clean. VSOCK4J_GUEST_CPU overrides the model.
 cpu=${VSOCK4J_GUEST_CPU:-Nehalem}
-qemu=(qemu-system-x86_64 -machine q35,accel=tcg -cpu "$cpu" -m "$mem" -smp "$smp"
+# TCG's threading: "multi" (one host thread per vCPU, QEMU's default) or "single" (all vCPUs on one
+# host thread, in turns). VSOCK4J_GUEST_TCG_THREAD overrides; see guest/README.md, "Known problem".
+tcg_thread=${VSOCK4J_GUEST_TCG_THREAD:-multi}
+case "$tcg_thread" in multi|single) ;; *) echo "run.sh: VSOCK4J_GUEST_TCG_THREAD must be multi or single, not '$tcg_thread'" >&2; exit 2 ;; esac
+qemu=(qemu-system-x86_64 -machine q35 -accel "tcg,thread=$tcg_thread" -cpu "$cpu" -m "$mem" -smp "$smp"
       -nographic -nodefaults -serial stdio -net none -no-reboot
       -kernel "$KERNEL" -initrd "$INITRD" -append "$append" "${virtfs[@]}")
 
