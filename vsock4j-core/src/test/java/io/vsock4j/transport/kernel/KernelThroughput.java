@@ -12,7 +12,7 @@ import java.util.Arrays;
  * The Java side of docs/benchmarks-kernel.md (scripts/bench/bench-kernel.sh runs it in the guest): one
  * STREAM connection through the kernel provider, 64 KiB writes; the receiver prints Gbit/s from its first
  * byte to EOF, in the same format as scripts/bench/vsock_bench.c. Before the measured transfer, each side
- * warms up: {@value #WARM_UP_BYTES} bytes through the kernel's loopback inside this JVM (port + 1000 for the receiver, + 2000 for the sender), so
+ * warms up: {@code -Dvsock4j.bench.warmUpBytes} (default 256 MiB) through the kernel's loopback inside this JVM (port + 1000 for the receiver, + 2000 for the sender), so
  * the JIT has compiled the path that is measured (under TCG a fresh JVM runs it interpreted for seconds).
  *
  * <pre>
@@ -22,7 +22,7 @@ import java.util.Arrays;
  */
 public final class KernelThroughput {
     private static final int CHUNK = 64 * 1024;
-    private static final long WARM_UP_BYTES = 256L << 20;
+    private static final long WARM_UP_BYTES = Long.getLong("vsock4j.bench.warmUpBytes", 256L << 20);
 
     private KernelThroughput() {
     }
