@@ -259,6 +259,62 @@ class StreamDataTest extends LoopbackFixture {
         }
     }
 
+    @Test
+    void closingReadersInTheMiddleOfTheirCopiesNeverCorruptsAnotherConnection() throws Exception {
+        // Readers copy out of pooled payload arrays with the connection lock released: a close during
+        // that copy must neither hand such an array back to the pool (a neighbour's sender would refill
+        // it) nor fail the reader with anything but "Socket closed". A witness stream runs alongside.
+        VsockSocket[] witness = pair(7120);
+        int size = 32 * 1024 * 1024;
+        Future<String> witnessSent = peer(() -> {
+            Random random = new Random(7);
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            byte[] chunk = new byte[64 * 1024];
+            for (int i = 0; i < size / chunk.length; i++) {
+                random.nextBytes(chunk);
+                witness[0].getOutputStream().write(chunk);
+                sha.update(chunk);
+            }
+            witness[0].shutdownOutput();
+            return HexFormat.of().formatHex(sha.digest());
+        });
+        Future<String> witnessReceived = peer(() -> drain(witness[1].getInputStream(), 7));
+        Random timing = new Random(11);
+        for (int round = 0; round < 200; round++) {
+            VsockSocket[] p = pair(7121 + round);
+            Future<Void> writer = peer(() -> {
+                byte[] chunk = new byte[64 * 1024];
+                try {
+                    while (true) {
+                        p[0].getOutputStream().write(chunk);
+                    }
+                } catch (java.io.IOException peerClosed) {
+                    return null; // EPIPE or a reset once the reader's socket is gone
+                }
+            });
+            Future<Throwable> reader = peer(() -> {
+                byte[] buf = new byte[64 * 1024];
+                try {
+                    while (p[1].getInputStream().read(buf) >= 0) {
+                        // keep copying
+                    }
+                    return null;
+                } catch (Throwable t) {
+                    return t;
+                }
+            });
+            Thread.sleep(timing.nextInt(3));
+            p[1].close();
+            Throwable readerEnd = reader.get(10, TimeUnit.SECONDS);
+            if (readerEnd != null) {
+                assertThat(readerEnd).isInstanceOf(SocketException.class).hasMessage("Socket closed");
+            }
+            writer.get(10, TimeUnit.SECONDS);
+            p[0].close();
+        }
+        assertThat(witnessReceived.get(60, TimeUnit.SECONDS)).isEqualTo(witnessSent.get(60, TimeUnit.SECONDS));
+    }
+
     /** Writes {@code size} random bytes in random chunk sizes; returns their SHA-256. */
     static String pump(OutputStream out, int size, long seed) throws Exception {
         Random random = new Random(seed);
