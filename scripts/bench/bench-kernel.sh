@@ -38,4 +38,6 @@ for i in $(seq '"$rounds"'); do
   pair C "'"$c"'" vsock4j "'"$java"'"
   pair vsock4j "'"$java"'" C "'"$c"'"
 done'
-guest/run.sh --timeout 1500 --share "$out" -- bash -c "$script" | tee "$out/results.txt"
+# Multi-threaded TCG: sender and receiver run in parallel, as on hardware (crashes are retried above).
+VSOCK4J_GUEST_TCG_THREAD=${VSOCK4J_GUEST_TCG_THREAD:-multi} \
+  guest/run.sh --timeout 1500 --share "$out" -- bash -c "$script" | tee "$out/results.txt"
