@@ -43,12 +43,13 @@ final class ReceiveQueue {
     private int bytes;
     private int messages;
 
-    /** The claim: where the head chunk's first bytes lie, read by the copy outside the lock. */
+    /**
+     * The claim: where the head chunk's first bytes lie, read by the copy outside the lock. A claim is
+     * outstanding while {@code claimedData} is set; {@link #clear} must then not pool the arrays.
+     */
     private byte[] claimedData;
     private int claimedStart;
     private int claimedLength;
-    /** A claim is outstanding: {@link #clear} must not pool the arrays. */
-    private boolean claimed;
     /** {@link #clear} ran while a claim was outstanding: its commit consumes nothing. */
     private boolean clearedUnderClaim;
 
@@ -190,7 +191,6 @@ final class ReceiveQueue {
         claimedData = c.data;
         claimedStart = c.start;
         claimedLength = Math.min(len, c.end - c.start);
-        claimed = true;
         clearedUnderClaim = false;
         return claimedLength;
     }
@@ -207,7 +207,6 @@ final class ReceiveQueue {
      */
     int commitClaimed(int n) {
         claimedData = null;
-        claimed = false;
         if (clearedUnderClaim) {
             clearedUnderClaim = false;
             return 0;
@@ -225,6 +224,7 @@ final class ReceiveQueue {
     /** Drops everything (the connection is gone); returns the bytes dropped. */
     int clear() {
         int dropped = bytes;
+        boolean claimed = claimedData != null;
         for (Chunk c : chunks) {
             if (claimed) {
                 c.data = null; // the reader may be copying from it: no pool, the collector takes it

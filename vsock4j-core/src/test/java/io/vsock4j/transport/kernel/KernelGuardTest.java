@@ -7,6 +7,7 @@ import io.vsock4j.VsockSocket;
 import io.vsock4j.core.Machine;
 import io.vsock4j.spi.SocketProvider;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -47,7 +48,7 @@ class KernelGuardTest {
     @Test
     void everyGuestOnlyClassRefusesToRunOnThisMachine() {
         for (Class<?> c : GuestMain.CLASSES) {
-            org.junit.jupiter.api.extension.ExtendWith ext = c.getAnnotation(org.junit.jupiter.api.extension.ExtendWith.class);
+            ExtendWith ext = c.getAnnotation(ExtendWith.class);
             assertThat(ext).as(c.getSimpleName() + " is guarded").isNotNull();
             assertThat(ext.value()).as(c.getSimpleName() + " is guarded").contains(GuestOnly.class);
         }
