@@ -1,5 +1,6 @@
 package io.vsock4j.cli;
 
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -7,6 +8,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -25,6 +27,12 @@ class CliLauncherIT {
     }
 
     private static final String MACHINE = "cli-it-auto-" + ProcessHandle.current().pid();
+
+    @AfterAll
+    static void removeMachineDirectory() throws Exception {
+        assertThat(MachineDirectories.deleteWhenDaemonExits(MACHINE, Duration.ofSeconds(60)))
+                .as("the daemon of machine %s exited after its last process left", MACHINE).isTrue();
+    }
 
     private static Result vsock(String... args) throws IOException, InterruptedException {
         Path launcher = Path.of(System.getProperty("vsock4j.launcher", "../vsock")).toAbsolutePath();

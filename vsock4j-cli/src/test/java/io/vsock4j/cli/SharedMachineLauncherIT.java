@@ -1,5 +1,6 @@
 package io.vsock4j.cli;
 
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 import java.io.File;
@@ -8,10 +9,13 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -24,8 +28,21 @@ import static org.assertj.core.api.Assertions.assertThat;
 class SharedMachineLauncherIT {
     private static final Path LAUNCHER = Path.of(System.getProperty("vsock4j.launcher", "../vsock")).toAbsolutePath();
 
+    /** The machines this class joined; their directories go when their daemons have exited. */
+    private static final Set<String> MACHINES = ConcurrentHashMap.newKeySet();
+
     private static String machineName(String test) {
-        return "cli-it-" + test + "-" + ProcessHandle.current().pid();
+        String name = "cli-it-" + test + "-" + ProcessHandle.current().pid();
+        MACHINES.add(name);
+        return name;
+    }
+
+    @AfterAll
+    static void removeMachineDirectories() throws Exception {
+        for (String machine : MACHINES) {
+            assertThat(MachineDirectories.deleteWhenDaemonExits(machine, Duration.ofSeconds(60)))
+                    .as("the daemon of machine %s exited after its last process left", machine).isTrue();
+        }
     }
 
     private static ProcessBuilder vsock(String machine, String... args) {
