@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # scripts/bench/bench-kernel.sh [BYTES] [ROUNDS]: kernel vsock throughput inside the QEMU guest, C vs the
 # vsock4j kernel provider, over CID 1 with 64 KiB writes. Builds the C program with gcc and the test
-# classes with Maven first. Each Java side first moves VSOCK4J_BENCH_WARM_UP_BYTES (default 1 GiB)
-# through the loopback in its own JVM. Results: docs/benchmarks-kernel.md.
+# classes with Maven first. Each Java side first warms up through the loopback in its own JVM, in rounds
+# of VSOCK4J_BENCH_WARM_UP_BYTES (default 256 MiB) until the JIT is quiet (KernelThroughput says how).
+# Results: docs/benchmarks-kernel.md.
+# VSOCK4J_BENCH_JVM_OPTS adds options to the Java sides' JVMs (for experiments; the documented results use none).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 bytes=${1:-1073741824}
@@ -14,8 +16,8 @@ cd "$root"
 ./build -q test-compile -pl vsock4j-core
 ./build -q dependency:build-classpath -pl vsock4j-core -Dmdep.includeScope=test -Dmdep.outputFile="$out/cp.txt" >/dev/null
 cp="$root/vsock4j-core/target/test-classes:$root/vsock4j-core/target/classes:$(cat "$out/cp.txt")"
-warm=${VSOCK4J_BENCH_WARM_UP_BYTES:-1073741824}
-java="java --enable-native-access=ALL-UNNAMED -Dvsock4j.bench.warmUpBytes=$warm -XX:ErrorFile=$out/hs_err_%p.log -cp $cp io.vsock4j.transport.kernel.KernelThroughput"
+warm=${VSOCK4J_BENCH_WARM_UP_BYTES:-268435456}
+java="java ${VSOCK4J_BENCH_JVM_OPTS:-} --enable-native-access=ALL-UNNAMED -Dvsock4j.bench.warmUpBytes=$warm -XX:ErrorFile=$out/hs_err_%p.log -cp $cp io.vsock4j.transport.kernel.KernelThroughput"
 c="$out/vsock_bench"
 rm -f "$out"/hs_err_*.log
 # Each pair: receiver in the background, sender in the foreground (it retries until the receiver listens).

@@ -53,16 +53,16 @@ int main(int argc, char **argv) {
             total += n;
         }
         double secs = now() - start;
-        printf("c-recv bytes=%lld seconds=%.3f gbits=%.3f\n", total, secs, total * 8 / secs / 1e9);
+        printf("c-recv bytes=%lld seconds=%.3f gbits=%.3f start=%.6f\n", total, secs, total * 8 / secs / 1e9, start);
         return 0;
     }
     if (argc == 5 && !strcmp(argv[1], "send")) {
         struct sockaddr_vm a = {.svm_family = AF_VSOCK, .svm_cid = atoi(argv[2]), .svm_port = atoi(argv[3])};
         long long want = atoll(argv[4]), sent = 0;
         for (int tries = 0; connect(s, (void *)&a, sizeof a); tries++) {
-            if (tries == 300) { perror("connect"); return 1; }
+            if (tries == 3000) { perror("connect"); return 1; }
             close(s);
-            usleep(100 * 1000); /* the receiver may still be starting */
+            usleep(100 * 1000); /* the receiver may still be warming up (minutes under TCG) */
             s = socket(AF_VSOCK, SOCK_STREAM, 0);
         }
         memset(buf, 'v', sizeof buf);
