@@ -11,13 +11,8 @@ bytes=${1:-1073741824}
 rounds=${2:-3}
 out="$root/vsock4j-core/target/bench"
 mkdir -p "$out"
-gcc -O2 -Wall -o "$out/vsock_bench" "$root/scripts/bench/vsock_bench.c"
-cd "$root"
-./build -q test-compile -pl vsock4j-core
-./build -q dependency:build-classpath -pl vsock4j-core -Dmdep.includeScope=test -Dmdep.outputFile="$out/cp.txt" >/dev/null
-cp="$root/vsock4j-core/target/test-classes:$root/vsock4j-core/target/classes:$(cat "$out/cp.txt")"
-warm=${VSOCK4J_BENCH_WARM_UP_BYTES:-268435456}
-java="java ${VSOCK4J_BENCH_JVM_OPTS:-} --enable-native-access=ALL-UNNAMED -Dvsock4j.bench.warmUpBytes=$warm -XX:ErrorFile=$out/hs_err_%p.log -cp $cp io.vsock4j.transport.kernel.KernelThroughput"
+. "$root/scripts/bench/kernel-bench-setup.sh"
+kernel_bench_setup "$out" vsock_bench
 c="$out/vsock_bench"
 rm -f "$out"/hs_err_*.log
 # Each pair: receiver in the background, sender in the foreground (it retries until the receiver listens).

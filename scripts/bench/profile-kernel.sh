@@ -12,16 +12,11 @@ bytes=${1:-1073741824}
 out="$root/vsock4j-core/target/bench/profile"
 mkdir -p "$out"
 rm -f "$out"/*
-# Two copies of the C program, so the profile tells the receiver (c_recv) from the sender (c_send).
-gcc -O2 -Wall -o "$out/c_recv" "$root/scripts/bench/vsock_bench.c"
-cp "$out/c_recv" "$out/c_send"
-cd "$root"
-./build -q test-compile -pl vsock4j-core
-./build -q dependency:build-classpath -pl vsock4j-core -Dmdep.includeScope=test -Dmdep.outputFile="$out/cp.txt" >/dev/null
-cp="$root/vsock4j-core/target/test-classes:$root/vsock4j-core/target/classes:$(cat "$out/cp.txt")"
-warm=${VSOCK4J_BENCH_WARM_UP_BYTES:-268435456}
+. "$root/scripts/bench/kernel-bench-setup.sh"
 # The perf map lets perf name JIT-compiled methods (written to /tmp/perf-PID.map when the JVM exits).
-java="java --enable-native-access=ALL-UNNAMED -Dvsock4j.bench.warmUpBytes=$warm -XX:+UnlockDiagnosticVMOptions -XX:+DumpPerfMapAtExit -XX:ErrorFile=$out/hs_err_%p.log -cp $cp io.vsock4j.transport.kernel.KernelThroughput"
+VSOCK4J_BENCH_JVM_OPTS="-XX:+UnlockDiagnosticVMOptions -XX:+DumpPerfMapAtExit ${VSOCK4J_BENCH_JVM_OPTS:-}"
+# Two copies of the C program, so the profile tells the receiver (c_recv) from the sender (c_send).
+kernel_bench_setup "$out" c_recv c_send
 script='
 set -u
 mount -t debugfs none /sys/kernel/debug 2>/dev/null

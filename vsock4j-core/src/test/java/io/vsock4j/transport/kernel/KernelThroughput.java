@@ -54,7 +54,7 @@ public final class KernelThroughput {
     }
 
     public static void main(String[] args) throws Exception {
-        KernelProvider kernel = KernelVsock.provider(); // refuses outside the guest
+        KernelProvider kernel = KernelVsock.provider(); // its sockets refuse to open outside the guest (KernelGuard)
         byte[] buf = new byte[CHUNK];
         if (args.length == 2 && args[0].equals("recv")) {
             warmUp(kernel, Integer.parseInt(args[1]) + 1000);
