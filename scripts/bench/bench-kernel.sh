@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# scripts/bench/bench-kernel.sh [BYTES] [ROUNDS]: kernel vsock throughput inside the QEMU guest, C vs the
+# scripts/bench/bench-kernel.sh [BYTES] [ROUNDS] [COUNT]: kernel vsock throughput inside the QEMU guest, C vs the
 # vsock4j kernel provider, over CID 1 with 64 KiB writes. Builds the C program with gcc and the test
 # classes with Maven first. Each Java side first warms up through the loopback in its own JVM, in rounds
 # of VSOCK4J_BENCH_WARM_UP_BYTES (default 256 MiB) until the JIT is quiet (KernelThroughput says how).
+# Each round runs every pair once; a pair's two processes make COUNT transfers of BYTES in a row (later
+# ones in the same JVM show the steady state; KernelThroughput says why).
+# "bare" is the JVM floor under the provider: the C program's loop made from Java (BareVsock).
 # Results: docs/benchmarks-kernel.md.
 # VSOCK4J_BENCH_JVM_OPTS adds options to the Java sides' JVMs (for experiments; the documented results use none).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 bytes=${1:-1073741824}
-rounds=${2:-3}
+rounds=${2:-2}
+count=${3:-4}
 out="$root/vsock4j-core/target/bench"
 mkdir -p "$out"
 . "$root/scripts/bench/kernel-bench-setup.sh"
@@ -20,20 +24,22 @@ rm -f "$out"/hs_err_*.log
 # runs again, at most twice, and the crash is reported; its hs_err file lands in $out.
 script='
 port=5000
-pair() {
+pair() { # RECEIVER-NAME RECEIVER-COMMAND SENDER-NAME SENDER-COMMAND
   for attempt in 1 2 3; do
     echo "receiver=$1 sender=$3"
-    $2 recv $port & r=$!
-    if $4 send 1 $port '"$bytes"' && wait $r; then port=$((port+1)); return; fi
+    $2 $port '"$count"' & r=$!
+    if $4 1 $port '"$bytes $count"' && wait $r; then port=$((port+1)); return; fi
     kill $r 2>/dev/null; wait $r 2>/dev/null
     echo "pair failed (attempt $attempt), see hs_err files"; port=$((port+1))
   done
 }
 for i in $(seq '"$rounds"'); do
-  pair C "'"$c"'" C "'"$c"'"
-  pair vsock4j "'"$java"'" vsock4j "'"$java"'"
-  pair C "'"$c"'" vsock4j "'"$java"'"
-  pair vsock4j "'"$java"'" C "'"$c"'"
+  pair C "'"$c recv"'" C "'"$c send"'"
+  pair vsock4j "'"$java recv"'" vsock4j "'"$java send"'"
+  pair C "'"$c recv"'" vsock4j "'"$java send"'"
+  pair vsock4j "'"$java recv"'" C "'"$c send"'"
+  pair bare "'"$java bare-recv"'" C "'"$c send"'"
+  pair C "'"$c recv"'" bare "'"$java bare-send"'"
 done'
 # Multi-threaded TCG: sender and receiver run in parallel, as on hardware (crashes are retried above).
 VSOCK4J_GUEST_TCG_THREAD=${VSOCK4J_GUEST_TCG_THREAD:-multi} \

@@ -74,6 +74,30 @@ class KernelGuardTest {
         assertThat(Native.connectCalls()).as("connect(2) calls").isEqualTo(connects);
     }
 
+    /** The benchmark's bare descriptors (BareVsock) answer to the guest marker alone, not to the property. */
+    @Test
+    void theBenchmarkFloorRefusesOutsideTheGuestEvenWhenAllowed() {
+        long sockets = Native.socketCalls();
+        long connects = Native.connectCalls();
+        String before = System.getProperty(KernelGuard.ALLOW_PROPERTY);
+        System.setProperty(KernelGuard.ALLOW_PROPERTY, "true");
+        try {
+            assertThatThrownBy(() -> BareVsock.listen(1234, 4096))
+                    .isExactlyInstanceOf(IOException.class).hasMessageContaining("refusing before socket(2)")
+                    .hasMessageContaining(KernelGuard.GUEST_MARKER);
+            assertThatThrownBy(() -> BareVsock.connect(VsockAddress.CID_LOCAL, 1234, 4096))
+                    .isExactlyInstanceOf(IOException.class).hasMessageContaining("refusing before socket(2)");
+        } finally {
+            if (before == null) {
+                System.clearProperty(KernelGuard.ALLOW_PROPERTY);
+            } else {
+                System.setProperty(KernelGuard.ALLOW_PROPERTY, before);
+            }
+        }
+        assertThat(Native.socketCalls()).as("socket(2) calls").isEqualTo(sockets);
+        assertThat(Native.connectCalls()).as("connect(2) calls").isEqualTo(connects);
+    }
+
     @Test
     void theKernelChoiceFailsLoudlyAndAutoFallsBackToTheJavaLoopback() throws IOException {
         assertThatThrownBy(() -> KernelVsock.provider("kernel")).isExactlyInstanceOf(IOException.class).hasMessageContaining("refuses");

@@ -4,6 +4,7 @@ import io.vsock4j.VsockAddress;
 import io.vsock4j.VsockServerSocket;
 import io.vsock4j.VsockSocket;
 
+import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -34,9 +35,16 @@ import java.util.List;
  * once-per-transfer loop still interpreted after 18 rounds (hence {@link #receiveBlock} and
  * {@link #sendBlock}).
  *
+ * <p>{@code bare-recv} and {@code bare-send} run the same loops over {@link BareVsock} instead of the
+ * provider: the C program's blocking read(2)/write(2) made from Java, the floor the provider stands on.
+ *
+ * <p>A pair of processes makes COUNT transfers in a row (default 1), one line each: the JIT under TCG
+ * keeps compiling now and then for minutes ({@code jit_ms}), so later transfers in the same JVM show the
+ * steady state that one transfer per JVM can miss.
+ *
  * <pre>
- *   KernelThroughput recv PORT
- *   KernelThroughput send CID PORT BYTES
+ *   KernelThroughput [bare-]recv PORT [COUNT]
+ *   KernelThroughput [bare-]send CID PORT BYTES [COUNT]
  * </pre>
  */
 public final class KernelThroughput {
@@ -54,33 +62,123 @@ public final class KernelThroughput {
     }
 
     public static void main(String[] args) throws Exception {
-        KernelProvider kernel = KernelVsock.provider(); // its sockets refuse to open outside the guest (KernelGuard)
+        boolean bare = args.length > 0 && args[0].startsWith("bare-");
+        String mode = bare ? args[0].substring("bare-".length()) : args.length > 0 ? args[0] : "";
+        // Provider sockets refuse to open outside the guest (KernelGuard); BareVsock refuses there too.
+        Ends ends = bare ? Ends.bare() : Ends.provider(KernelVsock.provider());
+        String name = bare ? "bare" : "java";
         byte[] buf = new byte[CHUNK];
-        if (args.length == 2 && args[0].equals("recv")) {
-            warmUp(kernel, Integer.parseInt(args[1]) + 1000);
-            try (VsockServerSocket server = VsockServerSocket.bind(kernel, VsockAddress.of(VsockAddress.CID_ANY, Integer.parseInt(args[1])));
-                 VsockSocket s = server.accept()) {
-                long jitBefore = JIT.getTotalCompilationTime();
-                long[] startAndTotal = receive(s.getInputStream(), buf, false);
-                long end = System.nanoTime();
-                long jitMillis = JIT.getTotalCompilationTime() - jitBefore;
-                double secs = (end - startAndTotal[0]) / 1e9;
-                // start= is CLOCK_MONOTONIC (System.nanoTime on Linux), for profile-kernel.sh's time window.
-                System.out.printf("java-recv bytes=%d seconds=%.3f gbits=%.3f start=%.6f jit_ms=%d%n", startAndTotal[1],
-                        secs, startAndTotal[1] * 8 / secs / 1e9, startAndTotal[0] / 1e9, jitMillis);
+        if ((args.length == 2 || args.length == 3) && mode.equals("recv")) {
+            int count = args.length == 3 ? Integer.parseInt(args[2]) : 1;
+            warmUp(ends, Integer.parseInt(args[1]) + 1000);
+            try (Listener server = ends.listen(Integer.parseInt(args[1]))) {
+                for (int i = 0; i < count; i++) {
+                    try (Connection s = server.accept()) {
+                        long jitBefore = JIT.getTotalCompilationTime();
+                        long[] startAndTotal = receive(s.in(), buf, false);
+                        long end = System.nanoTime();
+                        long jitMillis = JIT.getTotalCompilationTime() - jitBefore;
+                        double secs = (end - startAndTotal[0]) / 1e9;
+                        // start= is CLOCK_MONOTONIC (System.nanoTime on Linux), for profile-kernel.sh's window.
+                        System.out.printf("%s-recv bytes=%d seconds=%.3f gbits=%.3f start=%.6f jit_ms=%d%n", name,
+                                startAndTotal[1], secs, startAndTotal[1] * 8 / secs / 1e9, startAndTotal[0] / 1e9, jitMillis);
+                    }
+                }
             }
-        } else if (args.length == 4 && args[0].equals("send")) {
-            warmUp(kernel, Integer.parseInt(args[2]) + 2000);
+        } else if ((args.length == 4 || args.length == 5) && mode.equals("send")) {
+            int count = args.length == 5 ? Integer.parseInt(args[4]) : 1;
+            warmUp(ends, Integer.parseInt(args[2]) + 2000);
             long want = Long.parseLong(args[3]);
             Arrays.fill(buf, (byte) 'v');
-            try (VsockSocket s = connectWhenListening(kernel, VsockAddress.of(Integer.parseInt(args[1]), Integer.parseInt(args[2])))) {
-                long jitBefore = JIT.getTotalCompilationTime();
-                send(s.getOutputStream(), buf, want, false);
-                System.err.printf("java-send jit_ms=%d%n", JIT.getTotalCompilationTime() - jitBefore);
+            for (int i = 0; i < count; i++) {
+                try (Connection s = connectWhenListening(ends, Integer.parseInt(args[1]), Integer.parseInt(args[2]))) {
+                    long jitBefore = JIT.getTotalCompilationTime();
+                    send(s.out(), buf, want, false);
+                    System.err.printf("%s-send jit_ms=%d%n", name, JIT.getTotalCompilationTime() - jitBefore);
+                }
             }
         } else {
-            System.err.println("usage: KernelThroughput recv PORT | send CID PORT BYTES");
+            System.err.println("usage: KernelThroughput [bare-]recv PORT [COUNT] | [bare-]send CID PORT BYTES [COUNT]");
             System.exit(2);
+        }
+    }
+
+    /**
+     * How a side opens its end of the transfer: through the kernel provider ({@code recv}/{@code send}),
+     * or as {@link BareVsock}, the JVM floor under it ({@code bare-recv}/{@code bare-send}). The timed
+     * loops are the same for both.
+     */
+    interface Ends {
+        Listener listen(int port) throws IOException;
+
+        Connection connect(int cid, int port) throws IOException;
+
+        static Ends provider(KernelProvider kernel) {
+            return new Ends() {
+                @Override
+                public Listener listen(int port) throws IOException {
+                    VsockServerSocket server = VsockServerSocket.bind(kernel, VsockAddress.of(VsockAddress.CID_ANY, port));
+                    return new Listener() {
+                        @Override
+                        public Connection accept() throws IOException {
+                            return of(server.accept());
+                        }
+
+                        @Override
+                        public void close() throws IOException {
+                            server.close();
+                        }
+                    };
+                }
+
+                @Override
+                public Connection connect(int cid, int port) throws IOException {
+                    return of(VsockSocket.connect(kernel, VsockAddress.of(cid, port)));
+                }
+
+                private Connection of(VsockSocket s) throws IOException {
+                    return new Connection(s.getInputStream(), s.getOutputStream(), s);
+                }
+            };
+        }
+
+        static Ends bare() {
+            return new Ends() {
+                @Override
+                public Listener listen(int port) throws IOException {
+                    BareVsock.Listener server = BareVsock.listen(port, CHUNK);
+                    return new Listener() {
+                        @Override
+                        public Connection accept() throws IOException {
+                            BareVsock c = server.accept();
+                            return new Connection(c.in(), c.out(), c);
+                        }
+
+                        @Override
+                        public void close() {
+                            server.close();
+                        }
+                    };
+                }
+
+                @Override
+                public Connection connect(int cid, int port) throws IOException {
+                    BareVsock c = BareVsock.connect(cid, port, CHUNK);
+                    return new Connection(c.in(), c.out(), c);
+                }
+            };
+        }
+    }
+
+    interface Listener extends Closeable {
+        Connection accept() throws IOException;
+    }
+
+    /** One connection's streams; closing it closes the socket (a sender's close is the receiver's EOF). */
+    record Connection(InputStream in, OutputStream out, Closeable socket) implements Closeable {
+        @Override
+        public void close() throws IOException {
+            socket.close();
         }
     }
 
@@ -148,9 +246,9 @@ public final class KernelThroughput {
      * kernel's CID 1 (free-running, receiver slowed, sender slowed) until the JIT is quiet (see the class
      * comment). Reports the compilation time of each round on stderr.
      */
-    private static void warmUp(KernelProvider kernel, int port) throws Exception {
+    private static void warmUp(Ends ends, int port) throws Exception {
         List<Long> jitPerRound = new ArrayList<>();
-        try (VsockServerSocket server = VsockServerSocket.bind(kernel, VsockAddress.of(VsockAddress.CID_ANY, port))) {
+        try (Listener server = ends.listen(port)) {
             for (int cycle = 0; cycle < MAX_WARM_UP_CYCLES; cycle++) {
                 long cycleJit = 0;
                 for (int round = 0; round < 3; round++) {
@@ -159,14 +257,14 @@ public final class KernelThroughput {
                     long jitBefore = JIT.getTotalCompilationTime();
                     Thread sender = Thread.ofPlatform().start(() -> {
                         byte[] b = new byte[CHUNK];
-                        try (VsockSocket s = VsockSocket.connect(kernel, VsockAddress.local(port))) {
-                            send(s.getOutputStream(), b, WARM_UP_BYTES, slowSender);
+                        try (Connection s = ends.connect(VsockAddress.CID_LOCAL, port)) {
+                            send(s.out(), b, WARM_UP_BYTES, slowSender);
                         } catch (IOException e) {
                             throw new UncheckedIOException(e);
                         }
                     });
-                    try (VsockSocket s = server.accept()) {
-                        receive(s.getInputStream(), new byte[CHUNK], slowReceiver);
+                    try (Connection s = server.accept()) {
+                        receive(s.in(), new byte[CHUNK], slowReceiver);
                     }
                     sender.join();
                     long jit = JIT.getTotalCompilationTime() - jitBefore;
@@ -183,10 +281,10 @@ public final class KernelThroughput {
     }
 
     /** The receiver may still be warming up (minutes under TCG): retry a reset connect for up to 300 s. */
-    private static VsockSocket connectWhenListening(KernelProvider kernel, VsockAddress to) throws Exception {
+    private static Connection connectWhenListening(Ends ends, int cid, int port) throws Exception {
         for (int tries = 0; ; tries++) {
             try {
-                return VsockSocket.connect(kernel, to);
+                return ends.connect(cid, port);
             } catch (java.net.ConnectException notYet) {
                 if (tries == 3000) {
                     throw notYet;
