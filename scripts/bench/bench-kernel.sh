@@ -7,7 +7,7 @@
 # ones in the same JVM show the steady state; KernelThroughput says why).
 # "bare" is the JVM floor under the provider: the C program's loop made from Java (BareVsock).
 # Results: docs/benchmarks-kernel.md.
-# VSOCK4J_BENCH_JVM_OPTS adds options to the Java sides' JVMs (for experiments; the documented results use none).
+# VSOCK4J_BENCH_JVM_OPTS adds options to the Java sides' JVMs (for experiments; docs/benchmarks-kernel.md names the runs that used any).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 bytes=${1:-1073741824}
@@ -19,6 +19,22 @@ mkdir -p "$out"
 kernel_bench_setup "$out" vsock_bench
 c="$out/vsock_bench"
 rm -f "$out"/hs_err_*.log
+# VSOCK4J_BENCH_PAIRS picks the pairs, each RECEIVER:SENDER with C, vsock4j or bare on either side.
+pairs=${VSOCK4J_BENCH_PAIRS:-C:C vsock4j:vsock4j C:vsock4j vsock4j:C bare:C C:bare}
+side() { # KIND recv|send: the command for one side of a pair
+  case $1 in
+    C) echo "$c $2" ;;
+    vsock4j) echo "$java $2" ;;
+    bare) echo "$java bare-$2" ;;
+    *) echo "bench-kernel.sh: VSOCK4J_BENCH_PAIRS: unknown side '$1' (C, vsock4j or bare)" >&2; return 1 ;;
+  esac
+}
+pair_lines=
+for p in $pairs; do
+  case $p in *:*) ;; *) echo "bench-kernel.sh: VSOCK4J_BENCH_PAIRS: '$p' is not RECEIVER:SENDER" >&2; exit 2 ;; esac
+  receiver=$(side "${p%%:*}" recv) && sender=$(side "${p#*:}" send) || exit 2
+  pair_lines+=$'\n'"  pair ${p%%:*} \"$receiver\" ${p#*:} \"$sender\""
+done
 # Each pair: receiver in the background, sender in the foreground (it retries until the receiver listens).
 # A JVM can die under TCG (guest/README.md, "Known problem"): then the other side is killed and the pair
 # runs again, at most twice, and the crash is reported; its hs_err file lands in $out.
@@ -33,14 +49,8 @@ pair() { # RECEIVER-NAME RECEIVER-COMMAND SENDER-NAME SENDER-COMMAND
     echo "pair failed (attempt $attempt), see hs_err files"; port=$((port+1))
   done
 }
-for i in $(seq '"$rounds"'); do
-  pair C "'"$c recv"'" C "'"$c send"'"
-  pair vsock4j "'"$java recv"'" vsock4j "'"$java send"'"
-  pair C "'"$c recv"'" vsock4j "'"$java send"'"
-  pair vsock4j "'"$java recv"'" C "'"$c send"'"
-  pair bare "'"$java bare-recv"'" C "'"$c send"'"
-  pair C "'"$c recv"'" bare "'"$java bare-send"'"
+for i in $(seq '"$rounds"'); do'"$pair_lines"'
 done'
 # Multi-threaded TCG: sender and receiver run in parallel, as on hardware (crashes are retried above).
 VSOCK4J_GUEST_TCG_THREAD=${VSOCK4J_GUEST_TCG_THREAD:-multi} \
-  guest/run.sh --timeout 1500 --share "$out" -- bash -c "$script" | tee "$out/results.txt"
+  guest/run.sh --timeout 3600 --share "$out" -- bash -c "$script" | tee "$out/results.txt"

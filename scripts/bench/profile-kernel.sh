@@ -4,8 +4,10 @@
 # `perf record -a` (cpu-clock samples, timestamps on CLOCK_MONOTONIC), and reports for the receiver's
 # timed window only (its start= and seconds=, so a Java side's warm-up is left out) the samples per
 # command and DSO and the top symbols. The C sides run as c_recv and c_send, the Java side as java.
-# VSOCK4J_GUEST_TCG_THREAD=single (all vCPUs on one host thread) makes the samples a measure of CPU time
-# per byte; the default, multi, is what bench-kernel.sh measures. Output: vsock4j-core/target/bench/profile/.
+# VSOCK4J_GUEST_TCG_THREAD=single runs all vCPUs on one host thread; the default, multi, is what
+# bench-kernel.sh measures. Either way a side that is busy for the whole window collects samples in
+# proportion to the window (docs/benchmarks-kernel.md): compare where samples go, not their totals.
+# Output: vsock4j-core/target/bench/profile/.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 bytes=${1:-1073741824}
@@ -13,6 +15,10 @@ out="$root/vsock4j-core/target/bench/profile"
 mkdir -p "$out"
 rm -f "$out"/*
 . "$root/scripts/bench/kernel-bench-setup.sh"
+# The guest runs the host's perf (it sees the host's / read-only), so the host needs linux-perf.
+if ! command -v perf >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends linux-perf
+fi
 # The perf map lets perf name JIT-compiled methods (written to /tmp/perf-PID.map when the JVM exits).
 VSOCK4J_BENCH_JVM_OPTS="-XX:+UnlockDiagnosticVMOptions -XX:+DumpPerfMapAtExit ${VSOCK4J_BENCH_JVM_OPTS:-}"
 # Two copies of the C program, so the profile tells the receiver (c_recv) from the sender (c_send).
