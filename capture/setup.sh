@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # capture/setup.sh: installs what the capture tests and the golden-trace recorder need on this host:
 # tshark (the capture tests dissect every pcap vsock4j writes with Wireshark's vsock dissector) and
-# tcpdump (record-golden.sh runs it inside the QEMU guest, which sees the host's / read-only).
+# tcpdump (record-golden.sh runs it inside the QEMU guest, which sees the host's / read-only); and curl,
+# the real HTTP client of the vsock proxy tests (ProxyCurlTest, ProxyLauncherIT).
 #
 # Idempotent: when both are installed it only checks (dpkg-query) and returns; apt-get update runs
 # only when something is missing. CI starts on a fresh machine, so ./run-tests calls this before Maven.
 set -euo pipefail
-packages=(tshark tcpdump)
+packages=(tshark tcpdump curl)
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then

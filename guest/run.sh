@@ -20,6 +20,11 @@ options:
   --mem SIZE          guest memory (default 2G)
   --smp N             guest CPUs (default 2)
   --verbose           show kernel messages and the boot log
+  --vhost-user-vsock SOCKET
+                      give the guest a vhost-user-vsock-pci device whose backend
+                      listens on SOCKET (vsock4j's device; guest RAM becomes a
+                      shared memfd); the guest loads vmw_vsock_virtio_transport,
+                      so its CID is what the backend says and CID 2 is the backend
   --retry-jvm-crash N run the guest again, at most N more times, when a JVM in it
                       died of a fatal error (exit 134 and HotSpot's banner): TCG
                       has crashed JIT-compiled code here (see guest/README.md)
@@ -52,7 +57,7 @@ if [ "${1:-}" = "--retry-jvm-crash" ]; then
   done
 fi
 
-timeout=900 mem=2G smp=2 verbose=
+timeout=900 mem=2G smp=2 verbose= vhost_user_vsock=
 shares=() envs=()
 while [ $# -gt 0 ]; do
   case $1 in
@@ -65,6 +70,7 @@ while [ $# -gt 0 ]; do
     --mem) [ $# -ge 2 ] || usage; mem=$2; shift 2 ;;
     --smp) [ $# -ge 2 ] || usage; smp=$2; shift 2 ;;
     --verbose) verbose=1; shift ;;
+    --vhost-user-vsock) [ $# -ge 2 ] || usage; vhost_user_vsock=$2; shift 2 ;;
     --) shift; break ;;
     -h|--help) usage ;;
     *) echo "run.sh: unknown option $1 (the command goes after --)" >&2; usage ;;
@@ -127,6 +133,16 @@ java_home=${VSOCK4J_GUEST_JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
 append="console=ttyS0 panic=-1 vsock4j.guest=1"
 if [ -n "$verbose" ]; then append+=" loglevel=7"; else append+=" quiet loglevel=1"; fi
 append+=${VSOCK4J_GUEST_APPEND:+ $VSOCK4J_GUEST_APPEND}
+# A vhost-user device reads guest RAM directly, so RAM must be a shared memfd; QEMU connects to the
+# backend's socket (which must already listen) before the guest starts. The init then loads the
+# virtio transport (vsock4j.virtio=1): its packets go to the backend, on this machine, never further.
+device=()
+if [ -n "$vhost_user_vsock" ]; then
+  [ -S "$vhost_user_vsock" ] || { echo "run.sh: --vhost-user-vsock $vhost_user_vsock: no listening socket there" >&2; exit 2; }
+  device=(-object "memory-backend-memfd,id=mem,size=$mem,share=on" -machine memory-backend=mem
+          -chardev "socket,id=vhvsock,path=${vhost_user_vsock//,/,,}" -device vhost-user-vsock-pci,chardev=vhvsock)
+  append+=" vsock4j.virtio=1"
+fi
 
 # A conservative CPU model: with -cpu max (AVX2, PKU, LA57 ... all emulated by TCG) JVMs in the guest
 # died with SIGSEGV in JIT-compiled code at random places, and hiding only AVX did not stop it; with
@@ -140,7 +156,7 @@ tcg_thread=${VSOCK4J_GUEST_TCG_THREAD:-single}
 case "$tcg_thread" in multi|single) ;; *) echo "run.sh: VSOCK4J_GUEST_TCG_THREAD must be multi or single, not '$tcg_thread'" >&2; exit 2 ;; esac
 qemu=(qemu-system-x86_64 -machine q35 -accel "tcg,thread=$tcg_thread" -cpu "$cpu" -m "$mem" -smp "$smp"
       -nographic -nodefaults -serial stdio -net none -no-reboot
-      -kernel "$KERNEL" -initrd "$INITRD" -append "$append" "${virtfs[@]}")
+      -kernel "$KERNEL" -initrd "$INITRD" -append "$append" "${virtfs[@]}" ${device[@]+"${device[@]}"})
 
 start=$(date +%s.%N)
 set +e

@@ -9,9 +9,14 @@
 #
 # Environment:
 #   VSOCK4J_GUEST_CACHE   cache directory (default: $HOME/.cache/vsock4j-guest)
-#   VSOCK4J_GUEST_KERNEL  kernel release to use, e.g. 6.1.0-41-amd64
+#   VSOCK4J_GUEST_KERNEL  kernel to use: a release, e.g. 6.1.0-41-amd64, or a
+#                         series, e.g. 6.1 or 6.12 (bookworm-security serves
+#                         6.12 as linux-image-6.12-amd64): the release that
+#                         series' metapackage names, remembered per series
 #                         (default: the one already cached, else the one the
 #                         linux-image-amd64 metapackage depends on)
+#   Several kernels live side by side in the cache (linux-<release>/ and an
+#   initramfs each), so runs on 6.1 and 6.12 do not evict each other.
 set -euo pipefail
 exec 3>&1 1>&2
 
@@ -28,7 +33,7 @@ SUDO= apt_download=(apt-get download -qq)
 if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else apt_download+=(-o APT::Sandbox::User=root); fi
 
 # ---- host packages -------------------------------------------------------
-packages=(qemu-system-x86 busybox-static cpio kmod ncat socat python3)
+packages=(qemu-system-x86 busybox-static cpio kmod ncat socat python3 zstd xz-utils)
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
@@ -45,19 +50,38 @@ fi
 
 # ---- kernel --------------------------------------------------------------
 update_lists() { [ -n "$apt_updated" ] && return 1; $SUDO apt-get update -qq; apt_updated=1; }
-# The release the linux-image-amd64 metapackage currently depends on.
-pick_kernel() {
-  apt-cache depends linux-image-amd64 2>/dev/null \
+# The release a metapackage currently depends on: linux-image-amd64 (the default), or for a series
+# (VSOCK4J_GUEST_KERNEL=6.12) linux-image-6.12-amd64, else linux-image-amd64 when its release is one
+# of that series (bookworm has no linux-image-6.1-amd64).
+meta_release() {
+  apt-cache depends "$1" 2>/dev/null \
     | sed -n 's/^ *Depends: linux-image-\([0-9].*-amd64\)$/\1/p' | head -n1
 }
-kver=${VSOCK4J_GUEST_KERNEL:-}
-if [ -z "$kver" ] && [ -f "$cache/kernel-release" ]; then
-  kver=$(cat "$cache/kernel-release")
+pick_kernel() {
+  local series=$1 r
+  if [ -z "$series" ]; then meta_release linux-image-amd64; return; fi
+  r=$(meta_release "linux-image-$series-amd64")
+  [ -n "$r" ] || r=$(meta_release linux-image-amd64)
+  case $r in "$series".*|"$series"-*) echo "$r" ;; esac
+}
+want=${VSOCK4J_GUEST_KERNEL:-}
+series=
+case $want in
+  '') ;;
+  *-amd64) ;;
+  [0-9]*.[0-9]*) series=$want; want= ;;
+  *) echo "setup.sh: VSOCK4J_GUEST_KERNEL must be a release (6.1.0-41-amd64) or a series (6.12): '$want'"; exit 2 ;;
+esac
+# What was picked before, per series ("kernel-release" for the default, as older setups wrote it).
+remembered=$cache/kernel-release${series:+-$series}
+kver=$want
+if [ -z "$kver" ] && [ -f "$remembered" ]; then
+  kver=$(cat "$remembered")
 fi
 if [ -z "$kver" ]; then
-  kver=$(pick_kernel)
-  if [ -z "$kver" ] && update_lists; then kver=$(pick_kernel); fi
-  [ -n "$kver" ] || { echo "setup.sh: apt knows no linux-image-amd64"; exit 1; }
+  kver=$(pick_kernel "$series")
+  if [ -z "$kver" ] && update_lists; then kver=$(pick_kernel "$series"); fi
+  [ -n "$kver" ] || { echo "setup.sh: apt knows no kernel for '${series:-linux-image-amd64}'"; exit 1; }
 fi
 kdir=$cache/linux-$kver
 if [ ! -f "$kdir/.complete" ]; then
@@ -68,8 +92,8 @@ if [ ! -f "$kdir/.complete" ]; then
   if ! (cd "$dl" && "${apt_download[@]}" "linux-image-$kver"); then
     # Stale package lists: refresh, and re-pick the version unless pinned.
     update_lists || exit 1
-    if [ -z "${VSOCK4J_GUEST_KERNEL:-}" ]; then
-      kver=$(pick_kernel); kdir=$cache/linux-$kver
+    if [ -z "$want" ]; then
+      kver=$(pick_kernel "$series"); kdir=$cache/linux-$kver
       echo "setup.sh: downloading linux-image-$kver"
     fi
     (cd "$dl" && "${apt_download[@]}" "linux-image-$kver")
@@ -81,7 +105,9 @@ if [ ! -f "$kdir/.complete" ]; then
   depmod -b "$kdir" "$kver"
   touch "$kdir/.complete"
 fi
-echo "$kver" > "$cache/kernel-release.tmp" && mv "$cache/kernel-release.tmp" "$cache/kernel-release"
+if [ -z "$want" ]; then
+  echo "$kver" > "$remembered.tmp" && mv "$remembered.tmp" "$remembered"
+fi
 kernel=$kdir/boot/vmlinuz-$kver
 moddir=$kdir/lib/modules/$kver
 [ -f "$kernel" ] || { echo "setup.sh: $kernel missing"; exit 1; }
@@ -91,11 +117,16 @@ moddir=$kdir/lib/modules/$kver
 # vmlinux (PVH entry point), so unpack that once.
 if grep -q '^CONFIG_PVH=y' "$kdir/boot/config-$kver" 2>/dev/null; then
   if [ ! -f "$kdir/vmlinux" ] && [ ! -f "$kdir/vmlinux.none" ]; then
-    python3 - "$kernel" "$kdir/vmlinux.tmp" <<'PY'
-import lzma, sys, zlib
+    if python3 - "$kernel" "$kdir/vmlinux.tmp" <<'PY'
+import lzma, subprocess, sys, zlib
 data = open(sys.argv[1], 'rb').read()
+# Debian's 6.1 compresses with xz, its 6.12 with zstd (no stdlib module: the zstd tool, whose
+# complaint about the bytes after the frame is ignored as long as an ELF image came out).
+def unzstd(b):
+    return subprocess.run(['zstd', '-dcq'], input=b, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL).stdout
 for magic, unpack in ((b'\xfd7zXZ\x00', lambda b: lzma.LZMADecompressor().decompress(b)),
-                      (b'\x1f\x8b\x08', lambda b: zlib.decompressobj(31).decompress(b))):
+                      (b'\x1f\x8b\x08', lambda b: zlib.decompressobj(31).decompress(b)),
+                      (b'\x28\xb5\x2f\xfd', unzstd)):
     i = data.find(magic)
     while i >= 0:
         try:
@@ -108,6 +139,7 @@ for magic, unpack in ((b'\xfd7zXZ\x00', lambda b: lzma.LZMADecompressor().decomp
         i = data.find(magic, i + 1)
 sys.exit(1)
 PY
+    then :; fi
     if [ -s "$kdir/vmlinux.tmp" ]; then
       mv "$kdir/vmlinux.tmp" "$kdir/vmlinux"
     else
@@ -176,8 +208,8 @@ if [ ! -f "$initrd" ]; then
   (cd "$root" && find . -print0 | cpio --null -o -H newc --quiet | gzip -9) > "$initrd.tmp"
   mv "$initrd.tmp" "$initrd"
   rm -rf "$root"; trap - EXIT
-  # Drop initramfs images of older setups.
-  for f in "$cache"/initramfs-*.cpio.gz; do [ "$f" = "$initrd" ] || rm -f "$f"; done
+  # Drop this kernel's initramfs images of older setups (other kernels keep theirs).
+  for f in "$cache"/initramfs-"$kver"-*.cpio.gz; do [ "$f" = "$initrd" ] || rm -f "$f"; done
   echo "setup.sh: initramfs size $(du -h "$initrd" | cut -f1)"
 fi
 

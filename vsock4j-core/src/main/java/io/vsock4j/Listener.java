@@ -1,6 +1,5 @@
 package io.vsock4j;
 
-import io.vsock4j.spi.SocketHandle;
 
 import java.io.IOException;
 import java.net.SocketOption;

@@ -17,6 +17,8 @@ import java.util.Locale;
  */
 public final class VsockAddress extends SocketAddress {
     private static final long serialVersionUID = 1L;
+    /** The largest CID or port, 2^32 - 1, as parsed. */
+    private static final long MAX_U32 = 0xFFFF_FFFFL;
 
     /** VMADDR_CID_ANY (include/uapi/linux/vm_sockets.h): bind to any CID this machine owns. */
     public static final int CID_ANY = 0xFFFFFFFF;
@@ -86,37 +88,58 @@ public final class VsockAddress extends SocketAddress {
         return new VsockAddress(parseCid(text.substring(0, colon)), parsePort(text.substring(colon + 1)), 0);
     }
 
-    /** Parses a CID: an unsigned 32-bit number or one of any, hypervisor, local, host. */
+    /**
+     * Parses a CID: a decimal unsigned 32-bit number (0..4294967295; surrounding blanks are ignored) or
+     * one of any, hypervisor, local, host.
+     *
+     * @throws IllegalArgumentException naming the input when it is not one of those; a negative number
+     *                                  (such as junixsocket's {@code -1}) is refused with a pointer to
+     *                                  {@code any} and {@code local}
+     */
     public static int parseCid(String text) {
         return switch (text.trim().toLowerCase(Locale.ROOT)) {
-            case "any", "-1" -> CID_ANY;
+            case "any" -> CID_ANY;
             case "hypervisor" -> CID_HYPERVISOR;
             case "local", "loopback" -> CID_LOCAL;
             case "host" -> CID_HOST;
-            default -> checkU32("CID", parseNumber("CID", text));
+            default -> parseU32("CID", text, "write 'any' for VMADDR_CID_ANY or 'local' for this machine");
         };
     }
 
-    /** Parses a port: an unsigned 32-bit number or {@code any}. */
+    /**
+     * Parses a port: a decimal unsigned 32-bit number (0..4294967295; surrounding blanks are ignored) or
+     * {@code any}.
+     *
+     * @throws IllegalArgumentException naming the input when it is neither; a negative number is
+     *                                  refused with a pointer to {@code any}
+     */
     public static int parsePort(String text) {
-        String t = text.trim().toLowerCase(Locale.ROOT);
-        if (t.equals("any") || t.equals("-1")) {
+        if (text.trim().equalsIgnoreCase("any")) {
             return PORT_ANY;
         }
-        return checkU32("port", parseNumber("port", text));
+        return parseU32("port", text, "write 'any' for VMADDR_PORT_ANY");
     }
 
-    private static long parseNumber(String what, String text) {
-        try {
-            return Long.parseLong(text.trim());
-        } catch (NumberFormatException e) {
+    /** Decimal digits only: no sign, no hex, at most 4294967295. */
+    private static int parseU32(String what, String text, String wildcardHint) {
+        String t = text.trim();
+        if (t.startsWith("-") && t.length() > 1 && t.substring(1).chars().allMatch(Character::isDigit)) {
+            throw new IllegalArgumentException(what + " '" + text + "' is negative; " + what
+                    + "s are unsigned 32-bit (0.." + MAX_U32 + "): " + wildcardHint);
+        }
+        if (t.isEmpty() || !t.chars().allMatch(c -> c >= '0' && c <= '9')) {
             throw new IllegalArgumentException(what + " is not a number: '" + text + "'");
         }
+        String digits = t.replaceFirst("^0+(?=.)", "");
+        if (digits.length() > 10 || Long.parseLong(digits) > MAX_U32) {
+            throw new IllegalArgumentException(what + " out of range 0.." + MAX_U32 + ": '" + text + "'");
+        }
+        return (int) Long.parseLong(digits);
     }
 
     private static int checkU32(String what, long value) {
-        if (value < 0 || value > 0xFFFF_FFFFL) {
-            throw new IllegalArgumentException(what + " out of range 0.." + 0xFFFF_FFFFL + ": " + value);
+        if (value < 0 || value > MAX_U32) {
+            throw new IllegalArgumentException(what + " out of range 0.." + MAX_U32 + ": " + value);
         }
         return (int) value;
     }

@@ -1,7 +1,5 @@
 package io.vsock4j;
 
-import io.vsock4j.spi.SocketHandle;
-import io.vsock4j.spi.SocketProvider;
 
 import java.io.Closeable;
 import java.io.IOException;

@@ -9,9 +9,13 @@
  *       SOCK_SEQPACKET, whole messages with MSG_EOR, MSG_TRUNC and MSG_PEEK.</li>
  *   <li>{@link io.vsock4j.VsockOptions}, {@link io.vsock4j.MessageFlags}, {@link io.vsock4j.MessageInfo}:
  *       the kernel's options and flags with its values.</li>
- *   <li>{@link io.vsock4j.Vsock}: the default provider (the Java loopback).</li>
+ *   <li>{@link io.vsock4j.Vsock}: the default provider (the Java loopback) and providers by name.</li>
+ *   <li>{@link io.vsock4j.SocketProvider} and {@link io.vsock4j.SocketHandle}: what a whole-socket
+ *       implementation provides (the Java engine's machine, the kernel's AF_VSOCK), and
+ *       {@link io.vsock4j.SocketProvider.Factory}, how {@code Vsock} finds them.</li>
  * </ul>
- * Sockets delegate every call to a {@link io.vsock4j.spi.SocketHandle} from a
- * {@link io.vsock4j.spi.SocketProvider}; errors come from the one table in {@link io.vsock4j.spi.Errno}.
+ * This package depends on no other package of vsock4j.
+ * Sockets delegate every call to a {@link io.vsock4j.SocketHandle} from a
+ * {@link io.vsock4j.SocketProvider}; errors come from the one table in {@link io.vsock4j.spi.Errno}.
  */
 package io.vsock4j;

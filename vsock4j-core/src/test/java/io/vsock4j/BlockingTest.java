@@ -1,14 +1,11 @@
 package io.vsock4j;
 
+import io.vsock4j.machines.Machines;
 import org.junit.jupiter.api.Test;
 
-import java.net.SocketException;
-import java.nio.channels.ClosedByInterruptException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
@@ -16,98 +13,12 @@ import java.util.stream.Collectors;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-/** Blocking calls: close from another thread, interruption, virtual threads, no leaked threads. */
+/**
+ * Blocking on the Java engine: thousands of parked readers, and no thread left behind by a closed
+ * machine. Close and interrupt waking blocked calls is the conformance suite's (BlockingCases), run on
+ * every transport.
+ */
 class BlockingTest extends LoopbackFixture {
-
-    private VsockSocket[] pair(int port) throws Exception {
-        VsockServerSocket server = listen(port);
-        VsockSocket client = connect(port);
-        return new VsockSocket[] {client, track(server.accept())};
-    }
-
-    /** Starts {@code call} on a thread and waits until it is parked inside it. */
-    private CompletableFuture<Object> blocked(boolean virtual, ThrowingCall call, Thread[] threadOut) throws Exception {
-        CompletableFuture<Object> result = new CompletableFuture<>();
-        Runnable body = () -> {
-            try {
-                result.complete(call.call());
-            } catch (Throwable t) {
-                result.completeExceptionally(t);
-            }
-        };
-        Thread t = virtual ? Thread.ofVirtual().start(body) : Thread.ofPlatform().daemon().start(body);
-        threadOut[0] = t;
-        for (int i = 0; i < 500 && t.getState() != Thread.State.WAITING && t.getState() != Thread.State.TIMED_WAITING; i++) {
-            Thread.sleep(2);
-        }
-        assertThat(t.getState()).isIn(Thread.State.WAITING, Thread.State.TIMED_WAITING);
-        return result;
-    }
-
-    interface ThrowingCall {
-        Object call() throws Exception;
-    }
-
-    private static Throwable failure(CompletableFuture<Object> f) throws Exception {
-        try {
-            f.get(5, TimeUnit.SECONDS);
-            throw new AssertionError("the blocked call returned normally");
-        } catch (ExecutionException e) {
-            return e.getCause();
-        }
-    }
-
-    @Test
-    void closeFromAnotherThreadWakesABlockedRead() throws Exception {
-        for (boolean virtual : new boolean[] {false, true}) {
-            VsockSocket[] p = pair(virtual ? 9101 : 9100);
-            Thread[] t = new Thread[1];
-            CompletableFuture<Object> read = blocked(virtual, () -> p[1].getInputStream().read(), t);
-            p[1].close();
-            assertThat(failure(read)).isInstanceOf(SocketException.class).hasMessage("Socket closed");
-        }
-    }
-
-    @Test
-    void closeWakesABlockedAcceptAndABlockedWrite() throws Exception {
-        VsockServerSocket server = listen(9102);
-        Thread[] t = new Thread[1];
-        CompletableFuture<Object> accept = blocked(true, server::accept, t);
-        server.close();
-        assertThat(failure(accept)).isInstanceOf(SocketException.class).hasMessage("Socket closed");
-
-        VsockSocket[] p = pair(9103);
-        CompletableFuture<Object> write = blocked(true, () -> {
-            p[0].getOutputStream().write(new byte[1 << 20]); // four times the peer's buffer
-            return null;
-        }, t);
-        p[0].close();
-        assertThat(failure(write)).isInstanceOf(SocketException.class).hasMessage("Socket closed");
-    }
-
-    @Test
-    void interruptClosesTheSocketAndThrowsClosedByInterrupt() throws Exception {
-        for (boolean virtual : new boolean[] {false, true}) {
-            VsockSocket[] p = pair(virtual ? 9105 : 9104);
-            Thread[] t = new Thread[1];
-            CompletableFuture<Object> read = blocked(virtual, () -> p[1].getInputStream().read(), t);
-            t[0].interrupt();
-            assertThat(failure(read)).isInstanceOf(ClosedByInterruptException.class);
-            assertThat(p[1].isClosed()).isTrue();
-            // The peer sees the close: EOF.
-            assertThat(p[0].getInputStream().read()).isEqualTo(-1);
-        }
-    }
-
-    @Test
-    void interruptWakesABlockedConnectAndAccept() throws Exception {
-        VsockServerSocket server = listen(9106);
-        Thread[] t = new Thread[1];
-        CompletableFuture<Object> accept = blocked(true, server::accept, t);
-        t[0].interrupt();
-        assertThat(failure(accept)).isInstanceOf(ClosedByInterruptException.class);
-        assertThat(server.isClosed()).isTrue();
-    }
 
     @Test
     void thousandsOfVirtualThreadsBlockedInReadDoNotStopTheMachine() throws Exception {
@@ -138,7 +49,7 @@ class BlockingTest extends LoopbackFixture {
     @Test
     void closingTheMachineLeavesNoThreadBehind() throws Exception {
         Set<String> before = vsockThreads();
-        io.vsock4j.core.Machine m = io.vsock4j.core.Machine.loopback();
+        io.vsock4j.core.Machine m = io.vsock4j.machines.Machines.loopback();
         VsockServerSocket server = VsockServerSocket.bind(m, VsockAddress.of(VsockAddress.CID_ANY, 9108));
         VsockSocket c = VsockSocket.connect(m, VsockAddress.local(9108));
         VsockSocket a = server.accept();

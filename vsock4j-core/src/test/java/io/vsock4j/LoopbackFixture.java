@@ -1,5 +1,6 @@
 package io.vsock4j;
 
+import io.vsock4j.machines.Machines;
 import io.vsock4j.core.Machine;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -16,28 +17,37 @@ import java.util.concurrent.Future;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * A fresh Java-loopback machine per test, closed afterwards, with helpers to start a peer on a virtual
- * thread. After each test every socket is closed and the machine must have no bound or connected
- * socket left (no leaks), and its threads are gone.
+ * A fresh Java-loopback machine per test, with helpers to start a peer on a virtual thread. After each
+ * test the peers are stopped, every tracked socket is closed, and the machine must then have no bound
+ * socket and no connection left (waited for: a close completes when the peer's RST is in), else the
+ * test fails as leaking. JUnit's thread.
  */
 abstract class LoopbackFixture {
+    /** How long closed connections may take to leave the machine: more than the engine's close timeout. */
+    private static final long LEAK_WAIT_MILLIS = 10_000;
+
     protected Machine machine;
     private final List<Closeable> toClose = new ArrayList<>();
     protected ExecutorService peers;
 
     @BeforeEach
     void startMachine() {
-        machine = Machine.loopback();
+        machine = Machines.loopback();
         peers = Executors.newVirtualThreadPerTaskExecutor();
     }
 
     @AfterEach
     void stopMachine() throws Exception {
-        for (Closeable c : toClose.reversed()) {
-            c.close();
+        try {
+            peers.shutdownNow();
+            for (Closeable c : toClose.reversed()) {
+                c.close();
+            }
+            toClose.clear();
+            assertNoSocketsLeft();
+        } finally {
+            machine.close();
         }
-        peers.shutdownNow();
-        machine.close();
     }
 
     protected <T extends Closeable> T track(T closeable) {
@@ -57,12 +67,13 @@ abstract class LoopbackFixture {
         return peers.submit(task);
     }
 
-    /** Waits (bounded) until the machine has forgotten every socket. */
+    /** Waits (bounded) until the machine has forgotten every socket, then asserts it. */
     protected void assertNoSocketsLeft() throws InterruptedException {
-        for (int i = 0; i < 200 && (machine.boundCount() > 0 || machine.connectionCount() > 0); i++) {
-            Thread.sleep(10);
+        long deadline = System.nanoTime() + LEAK_WAIT_MILLIS * 1_000_000;
+        while ((machine.boundCount() > 0 || machine.connectionCount() > 0) && System.nanoTime() < deadline) {
+            Thread.sleep(5);
         }
-        assertThat(machine.boundCount()).as("bound sockets left").isZero();
-        assertThat(machine.connectionCount()).as("connections left").isZero();
+        assertThat(machine.boundCount()).as("bound sockets left after the test").isZero();
+        assertThat(machine.connectionCount()).as("connections left after the test").isZero();
     }
 }

@@ -1,14 +1,13 @@
 package io.vsock4j;
 
-import io.vsock4j.engine.Packet;
-import io.vsock4j.engine.VirtioVsock;
+import io.vsock4j.wire.Packet;
+import io.vsock4j.wire.VirtioVsock;
 import org.junit.jupiter.api.Test;
 
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
-import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -21,7 +20,12 @@ import java.util.concurrent.TimeUnit;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-/** Stream data: half-close, EOF, EPIPE, credit, peek, low-water mark, many connections, integrity. */
+/**
+ * Stream data on the Java loopback, where it depends on the engine: the loopback delivers on the sending
+ * thread, what the receive queue holds, credit updates on the wire, pooled payload arrays under load.
+ * What every transport must do (close, shutdown, peek, SO_RCVLOWAT...) is the conformance suite's
+ * (vsock4j-conformance), run on this loopback and the other transports.
+ */
 class StreamDataTest extends LoopbackFixture {
     private static final int BUFFER = 256 * 1024;
 
@@ -34,54 +38,13 @@ class StreamDataTest extends LoopbackFixture {
     }
 
     @Test
-    void shutdownOutputGivesThePeerEofAfterTheDataAndTheShutSideStillReads() throws Exception {
-        VsockSocket[] p = pair(7100);
-        p[0].getOutputStream().write("last words".getBytes(StandardCharsets.UTF_8));
-        p[0].shutdownOutput();
-        assertThat(new String(p[1].getInputStream().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("last words");
-        assertThat(p[1].getInputStream().read()).isEqualTo(-1); // EOF stays EOF
-        p[1].getOutputStream().write("reply".getBytes(StandardCharsets.UTF_8));
-        byte[] reply = new byte[5];
-        assertThat(p[0].getInputStream().readNBytes(reply, 0, 5)).isEqualTo(5);
-        assertThat(new String(reply, StandardCharsets.UTF_8)).isEqualTo("reply");
+    void thePeersShutdownInputIsDeliveredBeforeItReturnsSoTheNextWriteIsEPIPE() throws Exception {
+        VsockSocket[] p = pair(7101);
+        // The loopback delivers on the sending thread, and nothing else is in flight: the SHUTDOWN has
+        // reached p[0] when shutdownInput returns (another transport may take longer: the suite waits).
+        p[1].shutdownInput();
         assertThatThrownBy(() -> p[0].getOutputStream().write(1))
                 .isInstanceOf(SocketException.class).hasMessageStartingWith("EPIPE");
-    }
-
-    @Test
-    void writingAfterThePeerShutItsInputIsEPIPE() throws Exception {
-        VsockSocket[] p = pair(7101);
-        p[1].shutdownInput();
-        assertThat(p[1].getInputStream().read()).as("a shut input reads EOF").isEqualTo(-1);
-        OutputStream out = p[0].getOutputStream();
-        // The SHUTDOWN packet travels through the loopback worker: the first writes may still go.
-        assertThatThrownBy(() -> {
-            for (int i = 0; i < 1000; i++) {
-                out.write(1);
-                Thread.sleep(1);
-            }
-        }).isInstanceOf(SocketException.class).hasMessageStartingWith("EPIPE");
-    }
-
-    @Test
-    void closeGivesThePeerEofAndTheDataBeforeIt() throws Exception {
-        VsockSocket[] p = pair(7102);
-        byte[] data = new byte[100_000];
-        new Random(1).nextBytes(data);
-        p[0].getOutputStream().write(data);
-        p[0].close();
-        assertThat(p[1].getInputStream().readAllBytes()).isEqualTo(data);
-        assertThatThrownBy(() -> p[1].getOutputStream().write(1)).hasMessageStartingWith("EPIPE");
-        p[1].close();
-        assertNoSocketsLeftExceptListener();
-    }
-
-    private void assertNoSocketsLeftExceptListener() throws InterruptedException {
-        for (int i = 0; i < 200 && machine.connectionCount() > 0; i++) {
-            Thread.sleep(10);
-        }
-        assertThat(machine.connectionCount()).isZero();
-        assertThat(machine.boundCount()).as("only the listener stays bound").isEqualTo(1);
     }
 
     @Test
@@ -136,79 +99,6 @@ class StreamDataTest extends LoopbackFixture {
         assertThat(creditUpdates).isNotEmpty();
         Packet last = creditUpdates.stream().reduce((a, b) -> b).orElseThrow();
         assertThat(last.bufAlloc).isEqualTo(BUFFER);
-    }
-
-    @Test
-    void peekShowsWhatTheNextReadReturns() throws Exception {
-        VsockSocket[] p = pair(7105);
-        byte[] buf = new byte[16];
-        assertThat(p[1].receive(buf, 0, 16, MessageFlags.MSG_PEEK | MessageFlags.MSG_DONTWAIT))
-                .as("nothing queued: EAGAIN as 0").isZero();
-        p[0].getOutputStream().write("HELLO".getBytes(StandardCharsets.UTF_8));
-        p[0].getOutputStream().write("WORLD".getBytes(StandardCharsets.UTF_8));
-        waitForQueued(p[1], 10);
-        byte[] partial = new byte[3];
-        assertThat(p[1].receive(partial, 0, 3, MessageFlags.MSG_PEEK)).isEqualTo(3);
-        assertThat(new String(partial, StandardCharsets.UTF_8)).isEqualTo("HEL");
-        byte[] full = new byte[10];
-        assertThat(p[1].receive(full, 0, 10, MessageFlags.MSG_PEEK)).isEqualTo(10);
-        byte[] read = new byte[10];
-        // Small packets merge into one read, as the kernel's "HELLO" + "WORLD" case checks.
-        assertThat(p[1].receive(read, 0, 10, MessageFlags.MSG_DONTWAIT)).isEqualTo(10);
-        assertThat(read).isEqualTo(full);
-        assertThat(new String(read, StandardCharsets.UTF_8)).isEqualTo("HELLOWORLD");
-    }
-
-    @Test
-    void aReaderWaitsForTheLowWaterMark() throws Exception {
-        VsockSocket[] p = pair(7106);
-        p[1].setOption(VsockOptions.SO_RCVLOWAT, 100);
-        p[1].setSoTimeout(200);
-        p[0].getOutputStream().write(new byte[60]);
-        waitForQueued(p[1], 60);
-        byte[] buf = new byte[1000];
-        assertThatThrownBy(() -> p[1].getInputStream().read(buf))
-                .as("60 bytes queued, low-water mark 100").isInstanceOf(SocketTimeoutException.class);
-        p[0].getOutputStream().write(new byte[40]);
-        assertThat(p[1].getInputStream().read(buf)).isEqualTo(100);
-        // EOF releases a reader below the mark.
-        p[0].getOutputStream().write(new byte[10]);
-        p[0].shutdownOutput();
-        assertThat(p[1].getInputStream().read(buf)).isEqualTo(10);
-        assertThat(p[1].getInputStream().read(buf)).isEqualTo(-1);
-    }
-
-    @Test
-    void aReadTimeoutLeavesTheSocketUsable() throws Exception {
-        VsockSocket[] p = pair(7107);
-        p[1].setSoTimeout(100);
-        assertThatThrownBy(() -> p[1].getInputStream().read())
-                .isInstanceOf(SocketTimeoutException.class).hasMessageStartingWith("EAGAIN");
-        p[0].getOutputStream().write(42);
-        assertThat(p[1].getInputStream().read()).isEqualTo(42);
-    }
-
-    @Test
-    void hundredConnectionsAtOnceOnOneListener() throws Exception {
-        VsockServerSocket server = track(VsockServerSocket.open(machine));
-        server.bind(VsockAddress.of(VsockAddress.CID_ANY, 7108), 128);
-        List<VsockSocket> clients = new ArrayList<>();
-        for (int i = 0; i < 100; i++) {
-            clients.add(connect(7108));
-        }
-        List<VsockSocket> accepted = new ArrayList<>();
-        for (int i = 0; i < 100; i++) {
-            accepted.add(track(server.accept()));
-        }
-        for (int i = 0; i < 100; i++) {
-            clients.get(i).getOutputStream().write(i);
-        }
-        int sum = 0;
-        for (VsockSocket s : accepted) {
-            sum += s.getInputStream().read();
-        }
-        assertThat(sum).isEqualTo(99 * 100 / 2);
-        assertThat(machine.connectionCount()).isEqualTo(200);
     }
 
     @Test
@@ -341,13 +231,6 @@ class StreamDataTest extends LoopbackFixture {
             sha.update(buf, 0, n);
         }
         return HexFormat.of().formatHex(sha.digest());
-    }
-
-    private static void waitForQueued(VsockSocket s, int bytes) throws Exception {
-        for (int i = 0; i < 500 && s.available() < bytes; i++) {
-            Thread.sleep(2);
-        }
-        assertThat(s.available()).isGreaterThanOrEqualTo(bytes);
     }
 
     private io.vsock4j.engine.Connection engineOf(VsockSocket s) {

@@ -1,5 +1,6 @@
 package io.vsock4j.bench;
 
+import io.vsock4j.machines.Machines;
 import io.vsock4j.VsockAddress;
 import io.vsock4j.VsockServerSocket;
 import io.vsock4j.VsockSocket;
@@ -48,7 +49,7 @@ public class ConnectionSetup {
     @Setup
     public void setUp() throws IOException {
         if (transport.equals("vsock")) {
-            machine = Machine.loopback();
+            machine = Machines.loopback();
             vsockServer = VsockServerSocket.bind(machine, VsockAddress.of(VsockAddress.CID_ANY, 5000));
             server = Thread.ofPlatform().daemon().start(() -> serve(() -> {
                 VsockSocket s = vsockServer.accept();

@@ -1,5 +1,6 @@
 package io.vsock4j.bench;
 
+import io.vsock4j.machines.Machines;
 import io.vsock4j.VsockAddress;
 import io.vsock4j.VsockServerSocket;
 import io.vsock4j.VsockSocket;
@@ -24,7 +25,7 @@ public final class IdleConnections {
     public static void main(String[] args) throws Exception {
         int n = args.length > 0 ? Integer.parseInt(args[0]) : 10_000;
         MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
-        try (Machine machine = Machine.loopback();
+        try (Machine machine = Machines.loopback();
              VsockServerSocket server = VsockServerSocket.open(machine)) {
             server.bind(VsockAddress.of(VsockAddress.CID_ANY, 5000), n + 1);
             // Warm the code paths so class loading and JIT data do not count as connection memory.

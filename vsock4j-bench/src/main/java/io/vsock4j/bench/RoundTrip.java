@@ -1,5 +1,8 @@
 package io.vsock4j.bench;
 
+import io.vsock4j.machines.Machines;
+import io.vsock4j.cli.perf.StreamPair;
+import io.vsock4j.core.Machine;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -27,12 +30,14 @@ public class RoundTrip {
     @Param({"vsock", "tcp", "unix"})
     public String transport;
 
-    private Pair pair;
+    private Machine machine;
+    private StreamPair pair;
     private Thread echo;
 
     @Setup
     public void setUp() throws IOException {
-        pair = Pair.open(transport);
+        machine = transport.equals(StreamPair.VSOCK) ? Machines.loopback() : null;
+        pair = StreamPair.open(transport, machine, 5000, StreamPair.DEFAULT_VSK_BYTES);
         echo = Thread.ofPlatform().daemon().name(transport + "-echo").start(() -> {
             try {
                 int b;
@@ -54,6 +59,9 @@ public class RoundTrip {
     @TearDown
     public void tearDown() throws Exception {
         pair.close();
+        if (machine != null) {
+            machine.close();
+        }
         echo.join(5_000);
     }
 }

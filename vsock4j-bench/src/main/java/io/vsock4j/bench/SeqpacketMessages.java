@@ -1,5 +1,6 @@
 package io.vsock4j.bench;
 
+import io.vsock4j.machines.Machines;
 import io.vsock4j.VsockAddress;
 import io.vsock4j.VsockSeqpacketServerSocket;
 import io.vsock4j.VsockSeqpacketSocket;
@@ -36,7 +37,7 @@ public class SeqpacketMessages {
 
     @Setup
     public void setUp() throws IOException {
-        machine = Machine.loopback();
+        machine = Machines.loopback();
         server = VsockSeqpacketServerSocket.bind(machine, VsockAddress.of(VsockAddress.CID_ANY, 5000));
         client = VsockSeqpacketSocket.connect(machine, VsockAddress.local(5000));
         accepted = server.accept();

@@ -1,5 +1,8 @@
 package io.vsock4j.bench;
 
+import io.vsock4j.machines.Machines;
+import io.vsock4j.cli.perf.StreamPair;
+import io.vsock4j.core.Machine;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -38,7 +41,8 @@ public class StreamThroughput {
     public String transport;
 
     private final byte[] chunk = new byte[CHUNK_BYTES];
-    private Pair pair;
+    private Machine machine;
+    private StreamPair pair;
     private Thread drain;
     private BlockingQueue<byte[]> handOver;
     private BlockingQueue<byte[]> pool;
@@ -54,7 +58,8 @@ public class StreamThroughput {
             drain = Thread.ofPlatform().daemon().name("queue-drain").start(this::drainQueue);
             return;
         }
-        pair = Pair.open(transport);
+        machine = transport.equals(StreamPair.VSOCK) ? Machines.loopback() : null;
+        pair = StreamPair.open(transport, machine, 5000, StreamPair.DEFAULT_VSK_BYTES);
         drain = Thread.ofPlatform().daemon().name(transport + "-drain").start(this::drainStream);
     }
 
@@ -98,6 +103,9 @@ public class StreamThroughput {
     public void tearDown() throws Exception {
         if (pair != null) {
             pair.close();
+        }
+        if (machine != null) {
+            machine.close();
         }
         drain.interrupt();
         drain.join(5_000);

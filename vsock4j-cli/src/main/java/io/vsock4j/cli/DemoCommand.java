@@ -1,5 +1,6 @@
 package io.vsock4j.cli;
 
+import io.vsock4j.machines.Machines;
 import io.vsock4j.MessageInfo;
 import io.vsock4j.VsockAddress;
 import io.vsock4j.VsockSeqpacketServerSocket;
@@ -8,8 +9,9 @@ import io.vsock4j.VsockServerSocket;
 import io.vsock4j.VsockSocket;
 import io.vsock4j.core.Machine;
 import io.vsock4j.engine.Connection;
-import io.vsock4j.engine.Packet;
-import io.vsock4j.engine.VirtioVsock;
+import io.vsock4j.engine.Credit;
+import io.vsock4j.wire.Packet;
+import io.vsock4j.wire.VirtioVsock;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -31,8 +33,10 @@ import java.util.concurrent.TimeUnit;
  * sends SEQPACKET messages, and shows a refused connect, printing the packets that the engine put on
  * the wire and what each step means.
  *
- * <p>Runs on its own machine, so nothing else in the JVM disturbs the packet trace; the packet tap
- * prints from the loopback worker and the sockets run on this thread and one virtual thread.
+ * <p>Runs on its own machine, so nothing else in the JVM disturbs the packet trace. The sockets run on
+ * this thread and one virtual thread; the loopback has no thread of its own and delivers on whichever
+ * sending thread holds its delivery token (see LoopbackTransport), so the packet tap prints from those
+ * two threads, and {@link #step}/{@link #say} share a lock with it to keep lines whole.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = "Walk through vsock on the Java loopback (CID 1), packet by packet, then nested machines L0/L1/L2.")
@@ -60,7 +64,7 @@ public final class DemoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        try (Machine machine = Machine.loopback();
+        try (Machine machine = Machines.loopback();
              ExecutorService peer = Executors.newVirtualThreadPerTaskExecutor()) {
             machine.addTap(this::printPacket);
             if (root != null) {
@@ -153,7 +157,7 @@ public final class DemoCommand implements Callable<Integer> {
         say("   the writer finished: all " + total / 1024 + " KiB delivered, never more than 256 KiB unread.");
     }
 
-    private static String describe(Connection.CreditSnapshot c) {
+    private static String describe(Credit.Snapshot c) {
         return "tx_cnt " + Integer.toUnsignedString(c.txCnt()) + ", peer fwd_cnt " + Integer.toUnsignedString(c.peerFwdCnt())
                 + " -> in flight " + Integer.toUnsignedString(c.txCnt() - c.peerFwdCnt()) + " bytes, space left "
                 + c.txSpace() + " bytes";
@@ -237,7 +241,11 @@ public final class DemoCommand implements Callable<Integer> {
         return ((flags & VirtioVsock.SEQ_EOM) != 0 ? "EOM" : "") + ((flags & VirtioVsock.SEQ_EOR) != 0 ? "|EOR" : "");
     }
 
-    /** Lets the loopback worker deliver what is in flight, so packets print before the words about them. */
+    /**
+     * Gives the virtual thread, and whichever thread holds the loopback's delivery token, time to finish
+     * sending and delivering what is in flight, so packets print before the words about them. (A demo's
+     * pacing, not a synchronisation: the trace the test checks does not depend on it.)
+     */
     private static void waitQuiet() throws InterruptedException {
         Thread.sleep(30);
     }

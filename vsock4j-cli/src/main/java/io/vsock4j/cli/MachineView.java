@@ -3,7 +3,7 @@ package io.vsock4j.cli;
 import io.vsock4j.VsockAddress;
 import io.vsock4j.core.Machine;
 import io.vsock4j.core.Routing;
-import io.vsock4j.spi.SocketProvider;
+import io.vsock4j.SocketProvider;
 import io.vsock4j.spi.Transport;
 import io.vsock4j.spi.TransportRole;
 import io.vsock4j.transport.kernel.KernelProvider;

@@ -5,9 +5,9 @@ import io.vsock4j.VsockServerSocket;
 import io.vsock4j.VsockSocket;
 import io.vsock4j.core.Machine;
 import io.vsock4j.core.Routing;
-import io.vsock4j.core.Topology;
-import io.vsock4j.engine.Packet;
-import io.vsock4j.engine.VirtioVsock;
+import io.vsock4j.machines.Topology;
+import io.vsock4j.wire.Packet;
+import io.vsock4j.wire.VirtioVsock;
 import io.vsock4j.spi.Transport;
 
 import java.io.IOException;

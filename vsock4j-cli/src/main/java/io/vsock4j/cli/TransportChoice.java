@@ -1,7 +1,9 @@
 package io.vsock4j.cli;
 
 import io.vsock4j.Vsock;
-import io.vsock4j.spi.SocketProvider;
+import io.vsock4j.SocketProvider;
+import io.vsock4j.transport.kernel.KernelGuard;
+import io.vsock4j.transport.kernel.KernelVsock;
 import io.vsock4j.transport.shared.SharedMachine;
 
 import java.io.IOException;
@@ -39,14 +41,10 @@ public enum TransportChoice {
                 case JAVA -> Vsock.defaultProvider();
                 case KERNEL -> Vsock.provider(label());
                 case AUTO -> {
-                    SocketProvider kernelOrJava = Vsock.provider(label());
-                    // KernelVsock's "auto" falls back to a machine private to this JVM; a command line
+                    // The library's "auto" falls back to a machine private to this JVM; a command line
                     // falls back to the machine shared with the user's other processes instead.
-                    if (kernelOrJava instanceof io.vsock4j.core.Machine privateMachine) {
-                        privateMachine.close();
-                        yield SharedMachine.connect(sharedMachineName);
-                    }
-                    yield kernelOrJava;
+                    SocketProvider kernel = KernelVsock.providerWithLoopback(KernelGuard.current());
+                    yield kernel != null ? kernel : SharedMachine.connect(sharedMachineName);
                 }
                 case SHARED -> SharedMachine.connect(sharedMachineName);
             };

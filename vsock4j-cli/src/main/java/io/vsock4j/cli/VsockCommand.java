@@ -2,9 +2,11 @@ package io.vsock4j.cli;
 
 import io.vsock4j.Vsock;
 
+import io.vsock4j.cli.device.DeviceCommand;
 import io.vsock4j.cli.nc.NcCommand;
 import io.vsock4j.cli.perf.PerfCommand;
-import io.vsock4j.spi.SocketProvider;
+import io.vsock4j.cli.proxy.ProxyCommand;
+import io.vsock4j.SocketProvider;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -20,19 +22,23 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * The {@code vsock} command: the root that holds the global {@code --transport} option, the standard
- * streams and the provider, and the subcommands (nc, info, perf, test, demo). Subcommands reach it
+ * streams and the provider, and the subcommands (nc, info, perf, test, demo, device, proxy). Subcommands reach it
  * with {@code @ParentCommand}.
  *
  * <p>Exit codes: 0 success, 1 runtime failure (one line naming the errno), 2 usage error (one line).
  * Expected failures never print a stack trace. Runs on the main thread; one instance per invocation.
  */
 @Command(name = "vsock", mixinStandardHelpOptions = true, version = "vsock4j 0.1.0",
-        description = "AF_VSOCK tools on vsock4j: a netcat, the machine's routing, throughput and conformance.",
-        subcommands = {NcCommand.class, InfoCommand.class, PerfCommand.class, TestCommand.class, DemoCommand.class},
+        description = "AF_VSOCK tools on vsock4j: a netcat, the machine's routing, throughput, conformance, a"
+                + " vhost-user-vsock device for QEMU guests, and a proxy between vsock and TCP.",
+        subcommands = {NcCommand.class, InfoCommand.class, PerfCommand.class, TestCommand.class, DemoCommand.class,
+                DeviceCommand.class, ProxyCommand.class},
         footer = {"", "Examples:", "  vsock info",
                 "  vsock nc -l 5000    # in one terminal",
                 "  vsock nc 1 5000     # in another: the two meet on your shared machine's CID 1", "  vsock perf --compare --bytes 256M",
-                "  vsock test"})
+                "  vsock test",
+                "  vsock device --vm guest-cid=3,socket=/tmp/vm3.vhost,uds-path=/tmp/vm3.vsock   # for QEMU's vhost-user-vsock-pci",
+                "  vsock proxy --config allow.yaml 8000 example.com 443   # as AWS Nitro's vsock-proxy"})
 public final class VsockCommand implements Runnable {
     public static final int EXIT_OK = 0;
     public static final int EXIT_FAILURE = 1;
@@ -174,7 +180,7 @@ public final class VsockCommand implements Runnable {
     /** Without a subcommand: a usage error. */
     @Override
     public void run() {
-        throw new ParameterException(spec.commandLine(), "missing a command: nc, info, perf, test or demo");
+        throw new ParameterException(spec.commandLine(), "missing a command: nc, info, perf, test, demo, device or proxy");
     }
 
     public Stdio stdio() {
@@ -183,6 +189,14 @@ public final class VsockCommand implements Runnable {
 
     public TransportChoice transport() {
         return transport;
+    }
+
+    /** {@code --machine}: the shared machine to join, checked (a usage error names what is wrong). */
+    public String sharedMachineName() {
+        if (!machine.matches("[A-Za-z0-9_][A-Za-z0-9._-]{0,63}")) {
+            throw new ParameterException(spec.commandLine(), "--machine wants 1-64 of A-Z a-z 0-9 . _ -: '" + machine + "'");
+        }
+        return machine;
     }
 
     /**
@@ -200,10 +214,7 @@ public final class VsockCommand implements Runnable {
     /** The provider for {@code --transport}, opened on first use ({@link CliFailure} when unavailable). */
     public SocketProvider provider() {
         if (provider == null) {
-            if (transport != TransportChoice.JAVA && !machine.matches("[A-Za-z0-9_][A-Za-z0-9._-]{0,63}")) {
-                throw new ParameterException(spec.commandLine(), "--machine wants 1-64 of A-Z a-z 0-9 . _ -: '" + machine + "'");
-            }
-            provider = captured(source.open(transport, machine));
+            provider = captured(source.open(transport, transport == TransportChoice.JAVA ? machine : sharedMachineName()));
         }
         return provider;
     }

@@ -1,6 +1,7 @@
 package io.vsock4j.cli;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -9,6 +10,7 @@ import java.util.concurrent.TimeUnit;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** The README's first command, through the real launcher. */
+@Timeout(300) // the launcher's first use may build the project
 class DemoLauncherIT {
     @Test
     void theLauncherRunsTheDemo() throws Exception {

@@ -1,6 +1,7 @@
 package io.vsock4j.cli;
 
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.Test;
 
 import java.io.File;
@@ -25,6 +26,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * shared}, a per-user daemon): nc in both directions, and the conformance suite split into
  * {@code --mode server} and {@code --mode client}. Each test joins a machine of its own name.
  */
+@Timeout(300) // the launcher's first use may build the project
 class SharedMachineLauncherIT {
     private static final Path LAUNCHER = Path.of(System.getProperty("vsock4j.launcher", "../vsock")).toAbsolutePath();
 
@@ -74,7 +76,8 @@ class SharedMachineLauncherIT {
                 .redirectOutput(serverGot.toFile()).redirectError(ProcessBuilder.Redirect.INHERIT).start();
         int clientExit = -1;
         for (int attempt = 0; attempt < 60; attempt++) {
-            Process client = vsock(machine, "nc", "1", "5000").redirectInput(toServer.toFile())
+            // --no-shutdown: the listener ends at the client's EOF (ncat's rule), which must wait for its bytes.
+            Process client = vsock(machine, "nc", "--no-shutdown", "1", "5000").redirectInput(toServer.toFile())
                     .redirectOutput(clientGot.toFile()).redirectError(clientErr.toFile()).start();
             assertThat(client.waitFor(120, TimeUnit.SECONDS)).isTrue();
             clientExit = client.exitValue();

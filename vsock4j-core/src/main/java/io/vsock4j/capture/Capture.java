@@ -1,7 +1,7 @@
 package io.vsock4j.capture;
 
 import io.vsock4j.core.Machine;
-import io.vsock4j.engine.Packet;
+import io.vsock4j.wire.Packet;
 import io.vsock4j.spi.Transport;
 import io.vsock4j.spi.TransportRole;
 

@@ -1,6 +1,6 @@
 package io.vsock4j.capture;
 
-import io.vsock4j.engine.Packet;
+import io.vsock4j.wire.Packet;
 
 /**
  * One record of a LINKTYPE_VSOCK capture, as {@link PcapReader} reads it.

@@ -6,56 +6,66 @@ import io.vsock4j.VsockAddress;
 import io.vsock4j.VsockOptions;
 import io.vsock4j.engine.Connection;
 import io.vsock4j.engine.ConnectionState;
-import io.vsock4j.engine.Packet;
-import io.vsock4j.engine.VirtioVsock;
 import io.vsock4j.spi.Errno;
 import io.vsock4j.spi.Interruption;
-import io.vsock4j.spi.SocketHandle;
+import io.vsock4j.SocketHandle;
 import io.vsock4j.spi.Transport;
+import io.vsock4j.wire.Packet;
+import io.vsock4j.wire.VirtioVsock;
 
 import java.io.IOException;
 import java.net.SocketException;
 import java.net.SocketOption;
-import java.nio.channels.ClosedByInterruptException;
-import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.concurrent.Future;
-import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A socket of a {@link Machine}: what af_vsock.c does above the transport. It binds through the
  * machine's port table, picks a transport by the routing rules, and once connected hands every data
  * call to its {@link Connection}; a listening socket turns REQUESTs into accepted connections.
  *
- * <p>Threads: any thread may call the socket methods; the transport's delivery thread calls
- * {@link #onPacket} for packets addressed to the bound port. All state is guarded by {@link #lock},
- * which the socket's connection shares; blocked callers wait on conditions of that lock and never
- * hold it while blocked.
+ * <h2>State</h2>
+ * One {@link SocketState} that only moves forward (UNBOUND, BOUND, then LISTENING or CONNECTING and
+ * CONNECTED, and CLOSED at the end), with one exception the kernel has too: a failed connect goes back
+ * from CONNECTING to BOUND, so it may be retried.
+ *
+ * <h2>Threads and locks</h2>
+ * Any thread may call the socket methods; the transport's delivery thread calls {@link #onPacket} for
+ * packets addressed to the bound port. The socket's own state is guarded by its monitor
+ * ({@code synchronized (this)}), held only for short state changes and while an {@code accept} waits on
+ * it (which lets it go). Nothing blocks while holding it except bind, whose port reservation on a
+ * shared machine is a round trip to the daemon (only calls on this socket wait for it). The connection has
+ * its own lock; this socket never calls into its connection while holding the monitor, except to hand
+ * an accepted child's brand-new connection its REQUEST. {@link #state} is volatile so the connection's
+ * owner callbacks, which run under the connection's lock, can ask whether the socket is closed, and
+ * {@link #bound} for where, without taking the monitor.
  */
 final class EngineSocket implements SocketHandle {
+    /** Where a socket is in its life; see the class comment for the order. */
+    enum SocketState { UNBOUND, BOUND, LISTENING, CONNECTING, CONNECTED, CLOSED }
+
     private final Machine machine;
     private final SocketType type;
-    private final ReentrantLock lock = new ReentrantLock();
-    /** Signalled when the accept queue gains a connection or the listener closes. */
-    private final Condition acceptable = lock.newCondition();
 
-    // Guarded by lock.
-    private VsockAddress bound;
-    private boolean listening;
-    private int backlog;
-    private ArrayDeque<EngineSocket> acceptQueue;
+    // Written under the monitor; volatile for the owner callbacks (see the class comment).
+    private volatile SocketState state = SocketState.UNBOUND;
+    private volatile VsockAddress bound;
+    // Guarded by the monitor.
     private Connection connection;
-    private boolean closed;
-    private long bufferSize = VsockOptions.DEFAULT_BUFFER_SIZE_BYTES;
-    private long bufferMinSize = VsockOptions.DEFAULT_BUFFER_MIN_SIZE_BYTES;
-    private long bufferMaxSize = VsockOptions.DEFAULT_BUFFER_MAX_SIZE_BYTES;
-    private Duration connectTimeout = VsockOptions.DEFAULT_CONNECT_TIMEOUT;
-    private int rcvLowat = 1;
+    /** Accepted children not yet taken; while LISTENING. */
+    private ArrayDeque<EngineSocket> acceptQueue;
+    private int backlog;
+    private SocketSettings settings;
 
     EngineSocket(Machine machine, SocketType type) {
+        this(machine, type, SocketSettings.DEFAULTS);
+    }
+
+    private EngineSocket(Machine machine, SocketType type, SocketSettings settings) {
         this.machine = machine;
         this.type = type;
+        this.settings = settings;
     }
 
     @Override
@@ -67,110 +77,105 @@ final class EngineSocket implements SocketHandle {
     // bind, connect, listen, accept
 
     @Override
-    public void bind(VsockAddress local) throws IOException {
-        lock.lock();
-        try {
-            checkOpen();
-            if (bound != null) {
-                throw Errno.EINVAL.exception("socket already bound to " + bound);
-            }
-            machine.bind(this, local);
-        } finally {
-            lock.unlock();
+    public synchronized void bind(VsockAddress local) throws IOException {
+        checkOpen();
+        if (state != SocketState.UNBOUND) {
+            throw Errno.EINVAL.exception("socket already bound to " + bound);
         }
-    }
-
-    /** Called by the port table, under its lock, with ours held. */
-    void boundTo(VsockAddress address) {
-        bound = address;
+        bound = machine.bind(this, local);
+        state = SocketState.BOUND;
     }
 
     @Override
     public void connect(VsockAddress remote, long timeoutNanos) throws IOException {
-        lock.lock();
-        try {
+        Connection c;
+        long timeout;
+        synchronized (this) {
             checkOpen();
-            if (connection != null) {
-                ConnectionState s = connection.state();
-                if (s == ConnectionState.CONNECTING) {
-                    throw Errno.EALREADY.exception("connect to " + connection.remote() + " in progress");
-                }
-                throw Errno.EISCONN.exception("already connected to " + connection.remote());
-            }
-            if (listening) {
-                throw Errno.EINVAL.exception("connect on a listening socket " + bound);
+            switch (state) {
+                case CONNECTING -> throw Errno.EALREADY.exception("connect to " + connection.remote() + " in progress");
+                case CONNECTED -> throw Errno.EISCONN.exception("already connected to " + connection.remote());
+                case LISTENING -> throw Errno.EINVAL.exception("connect on a listening socket " + bound);
+                default -> { }
             }
             Transport transport = machine.route(remote, type);
-            if (bound == null) {
-                machine.bind(this, VsockAddress.any());
+            if (state == SocketState.UNBOUND) {
+                bound = machine.bind(this, VsockAddress.any());
+                state = SocketState.BOUND;
             }
             VsockAddress local = VsockAddress.of(transport.localCid(), bound.port());
-            Connection c = new Connection(lock, new Owner(), transport, type, local, remote, bufferSize);
-            c.setRcvLowat(rcvLowat);
+            c = newConnection(this, transport, local, remote);
             connection = c;
-            try {
-                c.connect(timeoutNanos > 0 ? timeoutNanos : connectTimeout.toNanos());
-            } catch (IOException | RuntimeException e) {
-                if (connection == c && !(e instanceof ClosedByInterruptException) && !closed) {
+            state = SocketState.CONNECTING;
+            timeout = timeoutNanos > 0 ? timeoutNanos : settings.connectTimeout().toNanos();
+        }
+        try {
+            c.connect(timeout);
+        } catch (IOException | RuntimeException e) {
+            synchronized (this) {
+                if (state == SocketState.CONNECTING) {
                     connection = null; // a failed connect may be retried, as in the kernel
+                    state = SocketState.BOUND;
                 }
-                throw e;
             }
-        } finally {
-            lock.unlock();
+            throw e;
+        }
+        synchronized (this) {
+            if (state == SocketState.CONNECTING) {
+                state = SocketState.CONNECTED;
+            }
         }
     }
 
+    private Connection newConnection(EngineSocket owner, Transport transport, VsockAddress local, VsockAddress remote) {
+        return new Connection(owner.new Owner(), transport, type, local, remote, owner.settings.bufferSizeBytes(),
+                owner.settings.rcvLowatBytes());
+    }
+
     @Override
-    public void listen(int requestedBacklog) throws IOException {
-        lock.lock();
-        try {
-            checkOpen();
-            if (bound == null) {
-                throw Errno.EINVAL.exception("listen on an unbound socket");
-            }
-            if (connection != null) {
-                throw Errno.EINVAL.exception("listen on a connected socket " + bound);
-            }
-            backlog = Math.max(0, requestedBacklog);
-            if (!listening) {
-                listening = true;
-                acceptQueue = new ArrayDeque<>();
-            }
-        } finally {
-            lock.unlock();
+    public synchronized void listen(int requestedBacklog) throws IOException {
+        checkOpen();
+        switch (state) {
+            case UNBOUND -> throw Errno.EINVAL.exception("listen on an unbound socket");
+            case CONNECTING, CONNECTED -> throw Errno.EINVAL.exception("listen on a connected socket " + bound);
+            default -> { }
+        }
+        backlog = Math.max(0, requestedBacklog);
+        if (state == SocketState.BOUND) {
+            machine.listening(type, bound);
+            acceptQueue = new ArrayDeque<>();
+            state = SocketState.LISTENING;
         }
     }
 
     @Override
     public SocketHandle accept(long timeoutNanos) throws IOException {
-        lock.lock();
         try {
-            checkOpen();
-            if (!listening) {
-                throw Errno.EINVAL.exception("accept on a socket that is not listening");
-            }
-            long remaining = timeoutNanos;
-            while (acceptQueue.isEmpty()) {
-                if (timeoutNanos > 0 && remaining <= 0) {
-                    throw Errno.EAGAIN.exception("accept on " + bound + " timed out");
-                }
-                try {
-                    remaining = timeoutNanos > 0 ? acceptable.awaitNanos(remaining) : awaitForever();
-                } catch (InterruptedException e) {
-                    throw Interruption.closeSocket(this::close, e);
-                }
-                checkOpen();
-            }
-            return acceptQueue.poll();
-        } finally {
-            lock.unlock();
+            return awaitAccepted(timeoutNanos);
+        } catch (InterruptedException e) {
+            throw Interruption.closeSocket(this::close, e);
         }
     }
 
-    private long awaitForever() throws InterruptedException {
-        acceptable.await();
-        return Long.MAX_VALUE;
+    private synchronized SocketHandle awaitAccepted(long timeoutNanos) throws IOException, InterruptedException {
+        checkOpen();
+        if (state != SocketState.LISTENING) {
+            throw Errno.EINVAL.exception("accept on a socket that is not listening");
+        }
+        long deadline = System.nanoTime() + timeoutNanos;
+        while (acceptQueue.isEmpty()) {
+            if (timeoutNanos == 0) {
+                wait();
+            } else {
+                long remaining = deadline - System.nanoTime();
+                if (remaining <= 0) {
+                    throw Errno.EAGAIN.exception("accept on " + bound + " timed out");
+                }
+                TimeUnit.NANOSECONDS.timedWait(this, remaining);
+            }
+            checkOpen();
+        }
+        return acceptQueue.poll();
     }
 
     /**
@@ -180,28 +185,28 @@ final class EngineSocket implements SocketHandle {
      * @return false when the machine should answer RST
      */
     boolean onPacket(Transport from, Packet p, SocketType packetType) {
-        lock.lock();
-        try {
-            if (closed || packetType != type) {
+        Connection connecting;
+        synchronized (this) {
+            if (packetType != type) {
                 return false;
             }
-            if (listening) {
+            if (state == SocketState.LISTENING) {
                 return onRequest(from, p);
             }
-            // A connecting client finds its RESPONSE (or RST) here: it is not a connected socket yet.
-            Connection c = connection;
-            if (c != null && c.state() == ConnectionState.CONNECTING && c.transport() == from
-                    && c.remote().sameEndpoint(p.source())) {
-                c.onPacket(p);
-                return true;
+            if (state != SocketState.CONNECTING) {
+                return false;
             }
-            return false;
-        } finally {
-            lock.unlock();
+            connecting = connection;
         }
+        // A connecting client finds its RESPONSE (or RST) here: it is not a connected socket yet.
+        if (connecting.transport() == from && connecting.remote().sameEndpoint(p.source())) {
+            connecting.onPacket(p);
+            return true;
+        }
+        return false;
     }
 
-    /** virtio_transport_recv_listen: a REQUEST becomes a connection in the accept queue, or RST. */
+    /** virtio_transport_recv_listen, under the monitor: a REQUEST becomes an accepted child, or RST. */
     private boolean onRequest(Transport from, Packet p) {
         if (p.op != VirtioVsock.OP_REQUEST || acceptQueue.size() > backlog) {
             return false;
@@ -218,25 +223,16 @@ final class EngineSocket implements SocketHandle {
             // The route back must be the way the request came (the kernel checks the same).
             return false;
         }
-        EngineSocket child = new EngineSocket(machine, type);
-        child.inheritFrom(this);
+        EngineSocket child = new EngineSocket(machine, type, settings);
+        Connection c = newConnection(child, from, local, remote);
         child.bound = local;
-        Connection c = new Connection(child.lock, child.new Owner(), from, type, local, remote, child.bufferSize);
-        c.setRcvLowat(child.rcvLowat);
         child.connection = c;
+        child.state = SocketState.CONNECTED;
         machine.addConnected(c);
         c.acceptRequest(p);
         acceptQueue.add(child);
-        acceptable.signalAll();
+        notifyAll();
         return true;
-    }
-
-    private void inheritFrom(EngineSocket parent) {
-        bufferSize = parent.bufferSize;
-        bufferMinSize = parent.bufferMinSize;
-        bufferMaxSize = parent.bufferMaxSize;
-        connectTimeout = parent.connectTimeout;
-        rcvLowat = parent.rcvLowat;
     }
 
     // ------------------------------------------------------------------------------------------------
@@ -259,182 +255,93 @@ final class EngineSocket implements SocketHandle {
 
     @Override
     public int available() throws IOException {
-        Connection c = connectedOrNull();
+        Connection c = connectionIfOpen();
         return c == null ? 0 : c.queuedBytes();
     }
 
     @Override
     public int unacknowledged() throws IOException {
-        Connection c = connectedOrNull();
+        Connection c = connectionIfOpen();
         return c == null ? 0 : c.unacknowledgedBytes();
     }
 
-    private Connection connected(String what) throws IOException {
-        lock.lock();
-        try {
-            checkOpen();
-            if (connection == null || connection.state() == ConnectionState.CONNECTING) {
-                throw Errno.ENOTCONN.exception(what + " on a socket that is not connected"
-                        + (bound == null ? "" : " (bound to " + bound + ")"));
-            }
-            return connection;
-        } finally {
-            lock.unlock();
+    private synchronized Connection connected(String what) throws IOException {
+        checkOpen();
+        if (state != SocketState.CONNECTED) {
+            throw Errno.ENOTCONN.exception(what + " on a socket that is not connected"
+                    + (bound == null ? "" : " (bound to " + bound + ")"));
         }
+        return connection;
     }
 
-    private Connection connectedOrNull() throws IOException {
-        lock.lock();
-        try {
-            checkOpen();
-            return connection;
-        } finally {
-            lock.unlock();
-        }
+    private synchronized Connection connectionIfOpen() throws IOException {
+        checkOpen();
+        return connection;
     }
 
     /** The engine's view of this socket's connection, or null (demo and tests read its credit). */
-    Connection connection() {
-        lock.lock();
-        try {
-            return connection;
-        } finally {
-            lock.unlock();
-        }
+    synchronized Connection connection() {
+        return connection;
     }
 
     // ------------------------------------------------------------------------------------------------
-    // State and options
+    // Addresses, state and options
 
     @Override
     public VsockAddress localAddress() {
-        lock.lock();
-        try {
-            return connection != null && connection.state() != ConnectionState.CLOSED ? connection.local() : bound;
-        } finally {
-            lock.unlock();
+        Connection c;
+        VsockAddress b;
+        synchronized (this) {
+            c = connection;
+            b = bound;
         }
+        return c != null && c.state().phase() != ConnectionState.Phase.CLOSED ? c.local() : b;
     }
 
     @Override
-    public VsockAddress remoteAddress() {
-        lock.lock();
-        try {
-            return connection == null ? null : connection.remote();
-        } finally {
-            lock.unlock();
-        }
+    public synchronized VsockAddress remoteAddress() {
+        return connection == null ? null : connection.remote();
     }
 
     @Override
     public boolean isConnected() {
-        lock.lock();
-        try {
-            if (connection == null) {
-                return false;
-            }
-            ConnectionState s = connection.state();
-            return s == ConnectionState.ESTABLISHED || s == ConnectionState.CLOSING;
-        } finally {
-            lock.unlock();
+        Connection c;
+        synchronized (this) {
+            c = state == SocketState.CONNECTED ? connection : null;
         }
+        return c != null && c.state().isConnected();
     }
 
     @Override
     public boolean isClosed() {
-        lock.lock();
-        try {
-            return closed;
-        } finally {
-            lock.unlock();
-        }
+        return state == SocketState.CLOSED;
     }
 
     @Override
     @SuppressWarnings("unchecked")
-    public <T> T getOption(SocketOption<T> option) throws IOException {
-        lock.lock();
-        try {
-            checkOpen();
-            Object value;
-            if (option == VsockOptions.BUFFER_SIZE) {
-                value = bufferSize;
-            } else if (option == VsockOptions.BUFFER_MIN_SIZE) {
-                value = bufferMinSize;
-            } else if (option == VsockOptions.BUFFER_MAX_SIZE) {
-                value = bufferMaxSize;
-            } else if (option == VsockOptions.CONNECT_TIMEOUT) {
-                value = connectTimeout;
-            } else if (option == VsockOptions.SO_RCVLOWAT) {
-                value = rcvLowat;
-            } else {
-                throw Errno.ENOPROTOOPT.exception(option.name());
-            }
-            return (T) value;
-        } finally {
-            lock.unlock();
-        }
+    public synchronized <T> T getOption(SocketOption<T> option) throws IOException {
+        checkOpen();
+        return (T) settings.get(option);
     }
 
     @Override
     public <T> void setOption(SocketOption<T> option, T value) throws IOException {
-        lock.lock();
-        try {
+        Connection c;
+        SocketSettings now;
+        synchronized (this) {
             checkOpen();
-            if (value == null) {
-                throw Errno.EINVAL.exception(option.name() + " = null");
-            }
-            if (option == VsockOptions.BUFFER_SIZE) {
-                updateBufferSize(unsigned(option, (Long) value));
-            } else if (option == VsockOptions.BUFFER_MIN_SIZE) {
-                bufferMinSize = unsigned(option, (Long) value);
-                updateBufferSize(bufferSize);
-            } else if (option == VsockOptions.BUFFER_MAX_SIZE) {
-                bufferMaxSize = unsigned(option, (Long) value);
-                updateBufferSize(bufferSize);
-            } else if (option == VsockOptions.CONNECT_TIMEOUT) {
-                Duration d = (Duration) value;
-                if (d.isNegative() || d.isZero()) {
-                    throw Errno.EINVAL.exception(option.name() + " = " + d + " (must be positive)");
-                }
-                connectTimeout = d;
-            } else if (option == VsockOptions.SO_RCVLOWAT) {
-                int lowat = (Integer) value;
-                if (lowat < 0 || lowat > bufferSize) {
-                    throw Errno.EINVAL.exception("SO_RCVLOWAT " + lowat + " outside 0.." + bufferSize + " (the buffer size)");
-                }
-                rcvLowat = Math.max(1, lowat);
-                if (connection != null) {
-                    connection.setRcvLowat(rcvLowat);
-                }
-            } else {
-                throw Errno.ENOPROTOOPT.exception(option.name());
-            }
-        } finally {
-            lock.unlock();
+            settings = settings.with(option, value);
+            now = settings;
+            c = connection;
         }
-    }
-
-    private static long unsigned(SocketOption<?> option, long value) throws IOException {
-        if (value < 0) {
-            throw Errno.EINVAL.exception(option.name() + " = " + value + " (negative)");
+        if (c == null) {
+            return;
         }
-        return value;
-    }
-
-    /** vsock_update_buffer_size: clamp into [min, max], then tell the connection. */
-    private void updateBufferSize(long requested) {
-        long size = requested;
-        if (size > bufferMaxSize) {
-            size = bufferMaxSize;
-        }
-        if (size < bufferMinSize) {
-            size = bufferMinSize;
-        }
-        size = Math.min(size, VirtioVsock.MAX_BUF_SIZE_BYTES);
-        bufferSize = size;
-        if (connection != null) {
-            connection.setBufferSize(size);
+        if (option == VsockOptions.SO_RCVLOWAT) {
+            c.setRcvLowat(now.rcvLowatBytes());
+        } else if (option == VsockOptions.BUFFER_SIZE || option == VsockOptions.BUFFER_MIN_SIZE
+                || option == VsockOptions.BUFFER_MAX_SIZE) {
+            c.setBufferSize(now.bufferSizeBytes());
         }
     }
 
@@ -443,28 +350,25 @@ final class EngineSocket implements SocketHandle {
 
     @Override
     public void close() {
-        ArrayDeque<EngineSocket> orphans = null;
-        lock.lock();
-        try {
-            if (closed) {
+        Connection c;
+        ArrayDeque<EngineSocket> orphans;
+        synchronized (this) {
+            if (state == SocketState.CLOSED) {
                 return;
             }
-            closed = true;
-            acceptable.signalAll();
-            if (listening) {
-                orphans = acceptQueue;
-                acceptQueue = new ArrayDeque<>();
-            }
-            if (connection != null && connection.state() != ConnectionState.CLOSED) {
-                connection.release(); // unbinds through Owner.finished when the protocol is over
-            } else {
-                if (connection != null) {
-                    connection.release();
-                }
-                unbindLocked();
-            }
-        } finally {
-            lock.unlock();
+            orphans = state == SocketState.LISTENING ? acceptQueue : null;
+            acceptQueue = null;
+            c = connection;
+            state = SocketState.CLOSED;
+            notifyAll();
+        }
+        // The connection unbinds us through Owner.finished once its protocol is over; without one, or
+        // with one that is over already, the port goes now.
+        if (orphans != null) {
+            machine.listenerClosed(type, bound);
+        }
+        if (c == null || c.release()) {
+            unbind();
         }
         if (orphans != null) {
             for (EngineSocket child : orphans) {
@@ -473,26 +377,27 @@ final class EngineSocket implements SocketHandle {
         }
     }
 
-    private void unbindLocked() {
-        if (bound != null && (connection == null || connection.state() == ConnectionState.CLOSED)) {
-            // An accepted child never held a port-table entry; unbinding it is a no-op.
-            machine.unbind(this, bound);
+    /** Frees our port-table entry; a no-op for an accepted child, which never held one, and when done already. */
+    private void unbind() {
+        VsockAddress b = bound;
+        if (b != null) {
+            machine.unbind(this, b);
         }
     }
 
     private void checkOpen() throws SocketException {
-        if (closed) {
-            throw new SocketException("Socket closed");
+        if (state == SocketState.CLOSED) {
+            throw Errno.socketClosed();
         }
     }
 
     @Override
-    public String toString() {
-        return "EngineSocket[" + type + " " + (bound == null ? "unbound" : bound) + (listening ? " listening" : "")
+    public synchronized String toString() {
+        return "EngineSocket[" + type + " " + (bound == null ? "unbound" : bound) + " " + state
                 + (connection == null ? "" : " -> " + connection.remote()) + "]";
     }
 
-    /** The machine's side of this socket's connection. */
+    /** The machine's side of this socket's connection; called under the connection's lock. */
     private final class Owner implements Connection.Owner {
         @Override
         public void established(Connection c) {
@@ -502,8 +407,8 @@ final class EngineSocket implements SocketHandle {
         @Override
         public void finished(Connection c) {
             machine.removeConnected(c);
-            if (closed) {
-                unbindLocked();
+            if (state == SocketState.CLOSED) {
+                unbind();
             }
         }
 
@@ -520,11 +425,6 @@ final class EngineSocket implements SocketHandle {
         @Override
         public long closeTimeoutNanos() {
             return machine.closeTimeoutNanos();
-        }
-
-        @Override
-        public void sending(Connection c, Packet p) {
-            machine.sending(c.transport(), p);
         }
     }
 }

@@ -3,22 +3,21 @@ package io.vsock4j.core;
 import io.vsock4j.SocketType;
 import io.vsock4j.VsockAddress;
 import io.vsock4j.engine.Connection;
-import io.vsock4j.engine.Packet;
-import io.vsock4j.engine.VirtioVsock;
-import io.vsock4j.engine.VirtioVsockHeader;
+import io.vsock4j.wire.Packet;
+import io.vsock4j.wire.VirtioVsock;
+import io.vsock4j.wire.VirtioVsockHeader;
 import io.vsock4j.spi.Errno;
 import io.vsock4j.spi.PortRegistry;
-import io.vsock4j.spi.SocketHandle;
-import io.vsock4j.spi.SocketProvider;
+import io.vsock4j.SocketHandle;
+import io.vsock4j.SocketProvider;
 import io.vsock4j.spi.Transport;
 import io.vsock4j.spi.TransportRole;
-import io.vsock4j.transport.loopback.LoopbackTransport;
 
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
@@ -33,12 +32,14 @@ import java.util.concurrent.TimeUnit;
  * hands every arriving packet to the connection or listener it is addressed to.
  *
  * <p>Who calls what: any thread opens sockets and uses them; each transport's delivery thread calls
- * {@link #receive}; one timer thread, started on first need, runs close timeouts. Tables are concurrent
- * or synchronized; the lock order is socket, then port table. {@link #close()} closes the transports
- * and stops the timer: no thread of the machine outlives it. A machine shared with other processes
- * asks its {@link PortRegistry} before a bind, holding the socket's lock but not the port table's.
+ * {@link #receive} (through the machine's {@link TappedTransport} for it, which shows every packet to
+ * the taps first); one timer thread, started on first need, runs close timeouts. Tables are concurrent
+ * or synchronized. Lock order: a socket's monitor, then a connection's lock, then the port table's; the
+ * port table calls nobody, and a connection's owner callbacks never take a socket's monitor. {@link #close()} closes the transports and stops the timer: no thread of
+ * the machine outlives it. A machine shared with other processes asks its {@link PortRegistry} before a
+ * bind, holding the socket's monitor but not the port table's lock.
  */
-public final class Machine implements SocketProvider, Transport.PacketReceiver, AutoCloseable {
+public final class Machine implements SocketProvider, AutoCloseable {
     /** Sees every packet the machine sends and receives (capture, the demo). Called on the sending or delivering thread. */
     @FunctionalInterface
     public interface PacketTap {
@@ -46,7 +47,10 @@ public final class Machine implements SocketProvider, Transport.PacketReceiver, 
     }
 
     private final String name;
+    /** The transports as built, by role. */
     private final Map<TransportRole, Transport> transports;
+    /** The same, as the machine's connections and receive path see them (taps included). */
+    private final Map<TransportRole, TappedTransport> tapped = new EnumMap<>(TransportRole.class);
     private final Routing.Slots slots;
     private final PortTable ports;
     /** Ports shared with other processes of this machine, or null when the port space is this JVM's alone. */
@@ -72,13 +76,11 @@ public final class Machine implements SocketProvider, Transport.PacketReceiver, 
         this.ports = new PortTable(b.mayBindReserved);
         this.registry = b.registry;
         for (Transport t : transports.values()) {
-            t.start(this);
+            tapped.put(t.role(), new TappedTransport(t, this));
         }
-    }
-
-    /** A machine with only the Java loopback: CID 1, what the kernel offers with vsock_loopback alone. */
-    public static Machine loopback() {
-        return builder().name("loopback").transport(new LoopbackTransport()).build();
+        for (TappedTransport t : tapped.values()) {
+            t.start();
+        }
     }
 
     public static Builder builder() {
@@ -158,7 +160,7 @@ public final class Machine implements SocketProvider, Transport.PacketReceiver, 
         return slots;
     }
 
-    /** The transport in a slot, or null. */
+    /** The transport in a slot, as the machine was built with it, or null. */
     public Transport transport(TransportRole role) {
         return transports.get(role);
     }
@@ -191,7 +193,7 @@ public final class Machine implements SocketProvider, Transport.PacketReceiver, 
      */
     Transport route(VsockAddress remote, SocketType type) throws IOException {
         TransportRole role = Routing.connectRole(slots, remote.cid(), remote.flags());
-        Transport t = transports.get(role);
+        TappedTransport t = tapped.get(role);
         if (t == null) {
             throw Errno.ENODEV.exception("no " + role + " transport on machine " + name + " for " + remote.describe());
         }
@@ -232,6 +234,36 @@ public final class Machine implements SocketProvider, Transport.PacketReceiver, 
         }
     }
 
+    /**
+     * A socket begins to listen at {@code local}: every transport whose CID that is (ANY: every one) is
+     * told, and if one refuses, those told before are told it closed and the listen fails.
+     */
+    void listening(SocketType type, VsockAddress local) throws IOException {
+        List<Transport> told = new ArrayList<>();
+        try {
+            for (Transport t : transports.values()) {
+                if (local.cid() == VsockAddress.CID_ANY || local.cid() == t.localCid()) {
+                    t.listening(type, local.port());
+                    told.add(t);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            for (Transport t : told) {
+                t.listenerClosed(type, local.port());
+            }
+            throw e;
+        }
+    }
+
+    /** The listener of {@link #listening} closed. */
+    void listenerClosed(SocketType type, VsockAddress local) {
+        for (Transport t : transports.values()) {
+            if (local.cid() == VsockAddress.CID_ANY || local.cid() == t.localCid()) {
+                t.listenerClosed(type, local.port());
+            }
+        }
+    }
+
     /** A connection begins to use its local port; with a registry, that is a hold on the port. */
     void addConnected(Connection c) {
         if (connected.put(ConnectionKey.of(c), c) == null && registry != null) {
@@ -264,9 +296,10 @@ public final class Machine implements SocketProvider, Transport.PacketReceiver, 
         }
     }
 
-    void sending(Transport t, Packet p) {
+    /** Shows a packet to every tap; {@code transport} is the one the machine was built with. */
+    void tap(boolean outbound, Transport transport, Packet p) {
         for (PacketTap tap : taps) {
-            tap.onPacket(true, t, p);
+            tap.onPacket(outbound, transport, p);
         }
     }
 
@@ -274,10 +307,7 @@ public final class Machine implements SocketProvider, Transport.PacketReceiver, 
     // The receive path (virtio_transport_recv_pkt): one call per arriving packet, on the transport's thread.
 
     /** Delivers a packet that arrived on {@code from} to the connection or listener it addresses. */
-    public void receive(Transport from, Packet p) {
-        for (PacketTap tap : taps) {
-            tap.onPacket(false, from, p);
-        }
+    void receive(TappedTransport from, Packet p) {
         SocketType type = SocketType.fromVirtio(p.type);
         if (type == null || VirtioVsockHeader.validate(p) != null) {
             resetNoSocket(from, p);
@@ -299,14 +329,11 @@ public final class Machine implements SocketProvider, Transport.PacketReceiver, 
     }
 
     /** virtio_transport_reset_no_sock: answer with RST, addresses swapped; never answer an RST. */
-    void resetNoSocket(Transport via, Packet cause) {
+    private void resetNoSocket(Transport via, Packet cause) {
         if (cause.op == VirtioVsock.OP_RST) {
             return;
         }
-        Packet rst = Packet.resetFor(cause);
-        sending(via, rst);
-        via.send(rst);
-        via.flush();
+        via.send(Packet.resetFor(cause)); // moved by the delivery path this runs on, as Connection.onPacket's answers
     }
 
     /**
@@ -322,8 +349,7 @@ public final class Machine implements SocketProvider, Transport.PacketReceiver, 
      * gets ECONNRESET and nothing is sent. Connecting sockets are left to their timeout, as the kernel
      * resets only connected ones (vsock_for_each_connected_socket).
      */
-    @Override
-    public void transportReset(Transport from, int remoteCid) {
+    void transportReset(TappedTransport from, int remoteCid) {
         for (Connection c : connected.values()) {
             if (c.transport() == from && (remoteCid == VsockAddress.CID_ANY || c.remote().cid() == remoteCid)) {
                 c.transportReset();
@@ -332,8 +358,7 @@ public final class Machine implements SocketProvider, Transport.PacketReceiver, 
     }
 
     /** As {@link #transportReset}, for the connections to one peer port only (its process died). */
-    @Override
-    public void portReset(Transport from, int remoteCid, int remotePort) {
+    void portReset(TappedTransport from, int remoteCid, int remotePort) {
         for (Connection c : connected.values()) {
             if (c.transport() == from && c.remote().cid() == remoteCid && c.remote().port() == remotePort) {
                 c.transportReset();
@@ -350,7 +375,7 @@ public final class Machine implements SocketProvider, Transport.PacketReceiver, 
     public int connectionCount(Transport via) {
         int n = 0;
         for (Connection c : connected.values()) {
-            if (c.transport() == via) {
+            if (TappedTransport.unwrap(c.transport()) == TappedTransport.unwrap(via)) {
                 n++;
             }
         }
@@ -396,25 +421,6 @@ public final class Machine implements SocketProvider, Transport.PacketReceiver, 
 
         static ConnectionKey ofArriving(Packet p) {
             return new ConnectionKey((int) p.srcCid, p.srcPort, p.dstPort);
-        }
-    }
-
-    /** Whether this process may bind reserved ports: CAP_NET_BIND_SERVICE (bit 10) in CapEff. */
-    static final class Privileges {
-        private static final int CAP_NET_BIND_SERVICE = 10;
-
-        static boolean canBindReservedPorts() {
-            try {
-                for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                    if (line.startsWith("CapEff:")) {
-                        long caps = Long.parseUnsignedLong(line.substring(7).trim(), 16);
-                        return (caps & (1L << CAP_NET_BIND_SERVICE)) != 0;
-                    }
-                }
-            } catch (IOException | RuntimeException e) {
-                // Not Linux, or no /proc: fall back to the conservative answer.
-            }
-            return false;
         }
     }
 }

@@ -78,7 +78,6 @@ final class PortTable {
     private VsockAddress insert(EngineSocket socket, int cid, int port) {
         VsockAddress address = VsockAddress.of(cid, port);
         byPort.computeIfAbsent(port, p -> new ArrayList<>(1)).add(new Bound(socket, cid));
-        socket.boundTo(address);
         return address;
     }
 

@@ -1,5 +1,8 @@
 package io.vsock4j.engine;
 
+import io.vsock4j.wire.Packet;
+import io.vsock4j.wire.VirtioVsock;
+
 /**
  * Credit-based flow control of one connection, as virtio-vsock defines it.
  *
@@ -17,7 +20,7 @@ package io.vsock4j.engine;
  * low-water mark so the reader would otherwise sleep while the sender waits for credit.
  *
  * <p>All counters are u32 and wrap; differences are taken in 32 bits, as the kernel does. Not
- * thread-safe: the owning {@link Connection} guards it with its lock.
+ * thread-safe: it belongs to one {@link ConnectionProtocol}, which its owner calls from one thread at a time.
  */
 public final class Credit {
     /** Our receive buffer size in bytes, advertised as buf_alloc. */
@@ -133,5 +136,15 @@ public final class Credit {
 
     public int peerFwdCnt() {
         return peerFwdCnt;
+    }
+
+    /** The counters now, as a value for tools and messages. */
+    Snapshot snapshot() {
+        return new Snapshot(bufAlloc, fwdCnt, rxBytes, txCnt, peerBufAlloc, peerFwdCnt, txSpace());
+    }
+
+    /** The credit counters at one moment, all u32 in ints except {@code txSpace}. */
+    public record Snapshot(int bufAlloc, int fwdCnt, int rxBytes, int txCnt, int peerBufAlloc, int peerFwdCnt,
+                           long txSpace) {
     }
 }

@@ -1,5 +1,7 @@
 package io.vsock4j.engine;
 
+import io.vsock4j.wire.VirtioVsock;
+
 import java.util.ArrayDeque;
 
 /**

@@ -1,14 +1,20 @@
 /**
  * The virtio-vsock protocol engine, written once and shared by every user-space transport.
  *
+ * <p>Two layers. The protocol is single-threaded and knows no locks, threads or clocks, so a test can
+ * drive it packet by packet; the blocking layer over it owns the locks and the waiting.
+ *
  * <ul>
- *   <li>{@link io.vsock4j.engine.VirtioVsock}: the wire constants (ops, types, flags, sizes).</li>
- *   <li>{@link io.vsock4j.engine.Packet} and {@link io.vsock4j.engine.VirtioVsockHeader}: a packet and the
- *       44-byte little-endian header codec.</li>
- *   <li>{@link io.vsock4j.engine.Connection} and {@link io.vsock4j.engine.ConnectionState}: the per-connection
- *       state machine and the blocking send/receive on top of it.</li>
+ *   <li>{@link io.vsock4j.engine.ConnectionProtocol}: one connection's state machine (handshake, credit,
+ *       shutdown, reset): packets and socket calls in, packets and wake-ups out.</li>
+ *   <li>{@link io.vsock4j.engine.ConnectionState}: where a connection is, its phase and both sides'
+ *       shutdown flags in one value.</li>
  *   <li>{@link io.vsock4j.engine.Credit}: flow control (buf_alloc, fwd_cnt, when to announce).</li>
  *   <li>{@code ReceiveQueue}: the bytes and messages waiting for the reader.</li>
+ *   <li>{@link io.vsock4j.engine.Connection}: the blocking connect, send, shutdown and close over the
+ *       protocol, its lock, and who delivers; {@code ConnectionReceiver}: its read side.</li>
+ *   <li>{@code Wakeups}: how a blocked call waits (spin, then park) and is woken.</li>
+ *   <li>{@code PayloadPool}: full-size payload arrays, reused.</li>
  * </ul>
  */
 package io.vsock4j.engine;

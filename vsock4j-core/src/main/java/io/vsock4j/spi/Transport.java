@@ -1,7 +1,9 @@
 package io.vsock4j.spi;
 
 import io.vsock4j.SocketType;
-import io.vsock4j.engine.Packet;
+import io.vsock4j.wire.Packet;
+
+import java.io.IOException;
 
 /**
  * A packet transport: the narrow interface where the Java engine meets a medium (the in-JVM loopback,
@@ -9,11 +11,12 @@ import io.vsock4j.engine.Packet;
  * packets that arrive. It knows nothing about connections.
  *
  * <p>Threads: {@link #send} is called by any thread, often while the caller holds a connection's lock,
- * so it must not block for long: queue the packet and return. The engine then calls {@link #flush}
- * from the same thread once its state change is complete; a transport may use that thread to move
- * the queued packets (the Java loopback delivers them there), or ignore it and deliver from threads of
- * its own. Either way arriving packets reach the {@link PacketReceiver} given to {@link #start} one at a
- * time per transport, in the order they were sent.
+ * so it must not block for long: queue the packet and return. A socket thread then calls {@link #flush}
+ * once it has let go of every engine lock; a transport may use that thread to move the queued packets
+ * (the Java loopback delivers them there), or ignore it and deliver from threads of its own. Packets
+ * the engine sends while a packet is being delivered to it (answers, resets) are not flushed: the
+ * delivering path moves them. Either way arriving packets reach the {@link PacketReceiver} given to
+ * {@link #start} one at a time per transport, in the order they were sent.
  */
 public interface Transport extends AutoCloseable {
     /** The slot this transport fills. */
@@ -41,6 +44,21 @@ public interface Transport extends AutoCloseable {
         return true;
     }
 
+    /**
+     * A socket of the machine now listens on {@code port} at a CID this transport answers to (its own or
+     * ANY). A transport whose peers cannot find a listener by sending a REQUEST opens the way here:
+     * hybrid vsock creates the Unix socket {@code <uds_path>_<port>} its VMM connects to. Called on the
+     * listening thread under the socket's lock: must not block for long. The default does nothing.
+     *
+     * @throws IOException listen fails with it (EADDRINUSE when another process serves that port)
+     */
+    default void listening(SocketType type, int port) throws IOException {
+    }
+
+    /** The listener of an earlier {@link #listening} call closed: close what it opened. Never throws. */
+    default void listenerClosed(SocketType type, int port) {
+    }
+
     /** Begins delivering arriving packets to {@code receiver}. Called once, by the machine. */
     void start(PacketReceiver receiver);
 
@@ -51,10 +69,9 @@ public interface Transport extends AutoCloseable {
     void send(Packet packet);
 
     /**
-     * Gives the transport the calling thread to move queued packets. Called by the engine after it
-     * queued packets and finished the state change that produced them, possibly still holding the
-     * sending connection's lock; never while a receive is in progress on this transport's delivery
-     * path unless the transport itself is delivering. The default does nothing.
+     * Gives the transport the calling thread to move queued packets. Called by a socket thread after it
+     * queued packets, finished the state change that produced them and let go of every engine lock;
+     * never from inside {@link PacketReceiver#receive}. The default does nothing.
      */
     default void flush() {
     }
@@ -68,6 +85,14 @@ public interface Transport extends AutoCloseable {
     interface PacketReceiver {
         /** Called on the transport's delivery thread; takes ownership of the packet. */
         void receive(Transport from, Packet packet);
+
+        /**
+         * Whether the machine behind this receiver answers to {@code cid} itself (its local CID): a host
+         * transport refuses to give that CID to a guest, as vhost does with vsock_find_cid.
+         */
+        default boolean ownsCid(int cid) {
+            return false;
+        }
 
         /**
          * The link under {@code from} to the peer {@code remoteCid} (CID_ANY: to every peer) is gone:

@@ -1,11 +1,12 @@
 package io.vsock4j.capture;
 
+import io.vsock4j.machines.Machines;
 import io.vsock4j.VsockAddress;
 import io.vsock4j.VsockSocket;
 import io.vsock4j.core.Machine;
-import io.vsock4j.engine.Packet;
+import io.vsock4j.wire.Packet;
 import io.vsock4j.engine.TestWire;
-import io.vsock4j.engine.VirtioVsock;
+import io.vsock4j.wire.VirtioVsock;
 import io.vsock4j.transport.loopback.LoopbackTransport;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -138,7 +139,7 @@ class CaptureTest {
     @Test
     void closingDetachesFromTheMachineAndLeavesAWholeFile() throws Exception {
         Path file = dir.resolve("detach.pcap");
-        try (Machine m = Machine.loopback()) {
+        try (Machine m = Machines.loopback()) {
             Capture c = Capture.start(m, file, Capture.DEFAULT_SNAPLEN_BYTES);
             assertThatThrownBy(() -> VsockSocket.connect(m, VsockAddress.local(9))).hasMessageStartingWith("ECONNRESET");
             awaitRecords(c, 2);
@@ -152,7 +153,7 @@ class CaptureTest {
     @Test
     void oneCaptureHoldsSeveralMachines() throws Exception {
         Path file = dir.resolve("two.pcap");
-        try (Machine a = Machine.loopback(); Machine b = Machine.loopback()) {
+        try (Machine a = Machines.loopback(); Machine b = Machines.loopback()) {
             Capture c = Capture.open(file, Capture.DEFAULT_SNAPLEN_BYTES).attach(a).attach(b);
             assertThatThrownBy(() -> VsockSocket.connect(a, VsockAddress.local(7))).hasMessageStartingWith("ECONNRESET");
             assertThatThrownBy(() -> VsockSocket.connect(b, VsockAddress.local(8))).hasMessageStartingWith("ECONNRESET");

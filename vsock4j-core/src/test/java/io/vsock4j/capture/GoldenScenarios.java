@@ -1,5 +1,6 @@
 package io.vsock4j.capture;
 
+import io.vsock4j.machines.Machines;
 import io.vsock4j.MessageFlags;
 import io.vsock4j.MessageInfo;
 import io.vsock4j.VsockAddress;
@@ -9,8 +10,8 @@ import io.vsock4j.VsockSeqpacketSocket;
 import io.vsock4j.VsockServerSocket;
 import io.vsock4j.VsockSocket;
 import io.vsock4j.core.Machine;
-import io.vsock4j.engine.Packet;
-import io.vsock4j.engine.VirtioVsock;
+import io.vsock4j.wire.Packet;
+import io.vsock4j.wire.VirtioVsock;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -66,7 +67,7 @@ final class GoldenScenarios {
     /** Runs scenario {@code name} on a fresh Java-loopback machine with a capture of {@code snaplen} into {@code file}. */
     static Run run(String name, Path file, int snaplen) throws Exception {
         GoldenScenarios s;
-        try (Machine m = Machine.loopback(); Capture capture = Capture.open(file, snaplen)) {
+        try (Machine m = Machines.loopback(); Capture capture = Capture.open(file, snaplen)) {
             s = new GoldenScenarios(m);
             capture.attach(m);
             Machine.PacketTap record = (outbound, transport, packet) -> {

@@ -2,8 +2,8 @@ package io.vsock4j.capture;
 
 import io.vsock4j.capture.Trace.Dir;
 import io.vsock4j.capture.Trace.Step;
-import io.vsock4j.engine.Packet;
-import io.vsock4j.engine.VirtioVsock;
+import io.vsock4j.wire.Packet;
+import io.vsock4j.wire.VirtioVsock;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;

@@ -1,7 +1,7 @@
 package io.vsock4j.capture;
 
-import io.vsock4j.engine.Packet;
-import io.vsock4j.engine.VirtioVsock;
+import io.vsock4j.wire.Packet;
+import io.vsock4j.wire.VirtioVsock;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -2,7 +2,7 @@ package io.vsock4j.capture;
 
 import io.vsock4j.capture.Trace.Dir;
 import io.vsock4j.capture.Trace.Step;
-import io.vsock4j.engine.VirtioVsock;
+import io.vsock4j.wire.VirtioVsock;
 
 import java.util.ArrayList;
 import java.util.EnumMap;

@@ -1,6 +1,6 @@
 package io.vsock4j.capture;
 
-import io.vsock4j.engine.Packet;
+import io.vsock4j.wire.Packet;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;

@@ -1,5 +1,7 @@
 package io.vsock4j.engine;
 
+import io.vsock4j.wire.Packet;
+
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;

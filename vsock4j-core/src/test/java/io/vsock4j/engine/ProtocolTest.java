@@ -1,5 +1,8 @@
 package io.vsock4j.engine;
 
+import io.vsock4j.wire.Packet;
+import io.vsock4j.wire.VirtioVsock;
+
 import io.vsock4j.VsockAddress;
 import io.vsock4j.VsockServerSocket;
 import io.vsock4j.VsockSocket;
@@ -10,7 +13,7 @@ import org.junit.jupiter.api.Test;
 
 import java.util.concurrent.TimeUnit;
 
-import static io.vsock4j.engine.VirtioVsock.*;
+import static io.vsock4j.wire.VirtioVsock.*;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**

@@ -1,5 +1,7 @@
 package io.vsock4j.engine;
 
+import io.vsock4j.wire.Packet;
+
 import io.vsock4j.SocketType;
 import io.vsock4j.spi.Transport;
 import io.vsock4j.spi.TransportRole;

@@ -40,19 +40,6 @@ abstract sealed class NcChannel implements Closeable {
         return type() == SocketType.SEQPACKET ? Units.lines(out) : Units.raw(out);
     }
 
-    /**
-     * Whether the peer still takes data: a zero-length send fails with EPIPE once the peer shut its
-     * receive side (or closed), in the kernel and in the Java engine alike, and sends nothing.
-     */
-    boolean peerReceives() {
-        try {
-            send(new byte[0], 0, 0);
-            return true;
-        } catch (IOException e) {
-            return false;
-        }
-    }
-
     static NcChannel of(VsockSocket s) {
         return new Stream(s);
     }

@@ -6,7 +6,7 @@ import io.vsock4j.VsockSeqpacketServerSocket;
 import io.vsock4j.VsockSeqpacketSocket;
 import io.vsock4j.VsockServerSocket;
 import io.vsock4j.VsockSocket;
-import io.vsock4j.spi.SocketProvider;
+import io.vsock4j.SocketProvider;
 
 import java.io.Closeable;
 import java.io.IOException;

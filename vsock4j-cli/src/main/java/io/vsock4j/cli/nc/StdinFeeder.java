@@ -1,31 +1,50 @@
 package io.vsock4j.cli.nc;
 
 import java.io.IOException;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Sends stdin to whichever connection is current. stdin can be read by one thread only and outlives a
  * connection under {@code -k}, so one feeder thread reads it for the whole run and hands each unit to
- * the attached channel, waiting for one when none is attached. At stdin's EOF it shuts the output of
- * the current channel and of every channel attached later (the half-close).
+ * the attached channel, waiting for one when none is attached (as ncat reads stdin only while a client
+ * is connected). At stdin's EOF it shuts the output of the current channel, or of the next one attached
+ * if none is (ncat's half-close; ncat learns of the EOF only with a client connected). Channels attached
+ * after that are not shut: ncat half-closes only the clients connected when stdin ended.
  *
- * <p>Threads: {@link #run} on the feeder thread; attach, detach and the waits on the session thread.
- * Fields are guarded by {@link #lock}; a send runs without the lock, so a detach waits for it.
+ * <p>Threads: {@link #run} on the feeder thread; attach, detach and the waits on the session thread;
+ * {@link #stop} from any thread. Fields are guarded by {@link #lock}; a send runs without the lock, so a
+ * detach waits for it.
  */
 final class StdinFeeder implements Runnable {
+    /**
+     * What the feeder does with stdin, from the options.
+     *
+     * @param discard       read stdin but send nothing (a listener's --recv-only)
+     * @param shutdownAtEof half-close at stdin's EOF (not with --no-shutdown)
+     * @param closeOnFailed close the channel when a send fails, waking its reader (ncat's client ends on a
+     *                      write error; its listener ignores them)
+     * @param onRead        called for each unit read from stdin (the idle timer)
+     */
+    record Rules(boolean discard, boolean shutdownAtEof, boolean closeOnFailed, Runnable onRead) {
+    }
+
     private final Units.Source source;
+    private final Rules rules;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
     // Guarded by lock.
     private NcChannel current;
     private boolean eof;
+    private boolean shutNextAttached;
     private boolean stopped;
     private boolean sending;
+    /** The send that failed on {@link #current} (EPIPE once the peer closed), or null. */
+    private IOException failure;
 
-    StdinFeeder(Units.Source source) {
+    StdinFeeder(Units.Source source, Rules rules) {
         this.source = source;
+        this.rules = rules;
     }
 
     @Override
@@ -33,27 +52,37 @@ final class StdinFeeder implements Runnable {
         try {
             int n;
             while ((n = source.next()) >= 0) {
+                rules.onRead().run();
                 NcChannel target = awaitChannel();
                 if (target == null) {
                     return;
                 }
                 try {
-                    target.send(source.buffer(), 0, n);
+                    if (!rules.discard()) {
+                        target.send(source.buffer(), 0, n);
+                    }
+                    sent(target, null);
                 } catch (IOException peerGone) {
-                    // The peer stopped receiving (EPIPE) or the connection ended; what it missed is lost,
-                    // as with ncat. The session learns of it through peerReceives().
-                } finally {
-                    sent();
+                    sent(target, peerGone);
+                    if (rules.closeOnFailed()) {
+                        closeQuietly(target);
+                    }
                 }
             }
         } catch (IOException stdinFailed) {
             // stdin is gone: treat as EOF.
         }
+        reachedEof();
+    }
+
+    private void reachedEof() {
         lock.lock();
         try {
             eof = true;
             if (current != null) {
-                shutdownQuietly(current);
+                shutdown(current);
+            } else {
+                shutNextAttached = true;
             }
             changed.signalAll();
         } finally {
@@ -77,23 +106,28 @@ final class StdinFeeder implements Runnable {
         }
     }
 
-    private void sent() {
+    private void sent(NcChannel target, IOException failed) {
         lock.lock();
         try {
             sending = false;
+            if (failed != null && current == target) {
+                failure = failed;
+            }
             changed.signalAll();
         } finally {
             lock.unlock();
         }
     }
 
-    /** Makes {@code channel} the one stdin goes to; after stdin's EOF it is shut for output at once. */
+    /** Makes {@code channel} the one stdin goes to. */
     void attach(NcChannel channel) {
         lock.lock();
         try {
             current = channel;
-            if (eof) {
-                shutdownQuietly(channel);
+            failure = null;
+            if (shutNextAttached) {
+                shutNextAttached = false;
+                shutdown(channel);
             }
             changed.signalAll();
         } finally {
@@ -102,18 +136,29 @@ final class StdinFeeder implements Runnable {
     }
 
     /**
-     * Waits until stdin has nothing more for {@code channel}: stdin reached EOF (everything was sent and
-     * the output shut), or the peer no longer receives. Polls the peer, which sends no notice of that.
+     * Waits until stdin has nothing more for {@code channel}: stdin reached EOF (and the output was
+     * shut, unless --no-shutdown), the feeder was stopped, or (if {@code untilFailure}) a send to it
+     * failed. A listener ignores failed sends, as ncat's does, and keeps consuming stdin.
+     *
+     * @return the failed send's error, or null
      */
-    void awaitFinished(NcChannel channel) throws InterruptedException {
+    IOException awaitFinished(NcChannel channel, boolean untilFailure) throws InterruptedException {
         lock.lock();
         try {
-            while (!eof && !stopped) {
-                if (!sending && !channel.peerReceives()) {
-                    return;
-                }
-                changed.await(100, TimeUnit.MILLISECONDS);
+            while (!eof && !stopped && !(untilFailure && current == channel && failure != null)) {
+                changed.await();
             }
+            return current == channel ? failure : null;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The error of a failed send to {@code channel}, or null. */
+    IOException failure(NcChannel channel) {
+        lock.lock();
+        try {
+            return current == channel ? failure : null;
         } finally {
             lock.unlock();
         }
@@ -128,6 +173,7 @@ final class StdinFeeder implements Runnable {
             }
             if (current == channel) {
                 current = null;
+                failure = null;
             }
         } finally {
             lock.unlock();
@@ -145,7 +191,18 @@ final class StdinFeeder implements Runnable {
         }
     }
 
-    private static void shutdownQuietly(NcChannel channel) {
+    private static void closeQuietly(NcChannel channel) {
+        try {
+            channel.close();
+        } catch (IOException ignored) {
+            // Closing is all we wanted.
+        }
+    }
+
+    private void shutdown(NcChannel channel) {
+        if (!rules.shutdownAtEof()) {
+            return;
+        }
         try {
             channel.shutdownOutput();
         } catch (IOException alreadyGone) {

@@ -1,14 +1,10 @@
 package io.vsock4j.cli.perf;
 
-import io.vsock4j.cli.TransportChoice;
-
 import io.vsock4j.VsockAddress;
-import io.vsock4j.VsockOptions;
-import io.vsock4j.VsockServerSocket;
-import io.vsock4j.VsockSocket;
 import io.vsock4j.cli.Converters;
+import io.vsock4j.cli.TransportChoice;
 import io.vsock4j.cli.VsockCommand;
-import io.vsock4j.spi.SocketProvider;
+import io.vsock4j.SocketProvider;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -16,27 +12,47 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
-import java.io.IOException;
 import java.io.PrintStream;
-import java.net.SocketOption;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 /**
- * {@code vsock perf}: throughput like the kernel's tools/testing/vsock/vsock_perf. A receiver by default
- * (listen on --port, read one connection to EOF, print rx Gbit/s); {@code --sender CID} connects and
- * sends --bytes in --buf-size writes (tx Gbit/s). {@code --local} runs both in this JVM over CID 1;
- * {@code --compare} does that and the same transfer over TCP on 127.0.0.1 and a Unix domain socket,
- * and prints the ratios. Main thread (plus one virtual thread for an in-process receiver).
+ * {@code vsock perf}: throughput like the kernel's tools/testing/vsock/vsock_perf, whose wire protocol
+ * (none: connect, send the bytes, close) and options it shares, so either can be the other's peer. A
+ * receiver by default, a sender with {@code --sender CID}; each leaves a warm-up out of its rate
+ * ({@code --omit}). {@code --local} and {@code --compare} run both ends in this JVM, in warm-up and timed
+ * rounds ({@link Rounds}). Main thread (plus a receiver thread for the in-process modes).
  */
-@Command(name = "perf", mixinStandardHelpOptions = true,
-        description = {"Measure vsock throughput, like the kernel's vsock_perf.",
-                "Receiver by default; --sender CID sends; --local runs both ends in this JVM over CID 1;",
-                "--compare also runs TCP loopback (127.0.0.1) and a Unix domain socket and prints the ratios."},
-        footer = {"", "Examples:", "  vsock perf --compare --bytes 256M", "  vsock perf --port 1234         # receiver",
-                "  vsock perf --sender 3 --bytes 1G"})
+@Command(name = "perf", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Measure vsock throughput as the kernel's vsock_perf does, and be its peer:",
+                "the same wire (connect, send, close) and the same options.",
+                "Receiver by default: one connection, read to EOF. --sender CID sends --bytes.",
+                "Each end prints its warm rate, leaving out the first --omit seconds (at most",
+                "half the run; the JVM compiles its loops then), and its whole-run rate, the",
+                "figure vsock_perf prints.",
+                "--compare runs vsock (CID 1), TCP on 127.0.0.1 and a Unix domain socket in",
+                "this JVM: each warms up for --warm-up seconds, then --rounds timed rounds run",
+                "the transports interleaved. It prints each one's median and spread (min,",
+                "max), the ratios, and how many rounds ran. --local: the same, vsock alone."},
+        footer = {"", "Examples:",
+                "  vsock perf --compare             # about 20 s idle; --json for scripts",
+                "  vsock perf --port 1234           # receiver; vsock_perf --sender CID too",
+                "  vsock perf --sender 3 --bytes 4G # to a receiver, or vsock_perf, on CID 3",
+                "  vsock perf --sender 3 --omit 0   # nothing left out, as vsock_perf"})
 public final class PerfCommand implements Callable<Integer> {
     /** vsock_perf's DEFAULT_PORT. */
     static final int DEFAULT_PORT = 1234;
+    /** What --sender sends without --bytes (vsock_perf's 64 KiB is over before a JVM has compiled anything). */
+    static final long DEFAULT_SEND_BYTES = 1L << 30;
+    /** What each in-process transfer moves without --bytes: long enough that a round is not a JIT event. */
+    static final long DEFAULT_ROUND_BYTES = 1L << 30;
+    static final int DEFAULT_TIMED_ROUNDS = 7;
+    static final double DEFAULT_WARM_UP_SECONDS = 4;
+    /** vsock_perf's DEFAULT_BUF_SIZE_BYTES. */
+    static final int DEFAULT_PEER_BUF_BYTES = 128 << 10;
+    /** StreamThroughput's CHUNK_BYTES (vsock4j-bench), so that --compare measures what docs/benchmarks.md quotes. */
+    static final int DEFAULT_IN_PROCESS_BUF_BYTES = 64 << 10;
 
     @ParentCommand
     VsockCommand root;
@@ -49,94 +65,105 @@ public final class PerfCommand implements Callable<Integer> {
     Integer senderCid;
 
     @Option(names = "--port", paramLabel = "PORT", converter = Converters.Port.class,
-            description = "Port to listen on or connect to (default ${DEFAULT-VALUE}).")
+            description = "Port to listen on or connect to (default ${DEFAULT-VALUE}, as vsock_perf).")
     int port = DEFAULT_PORT;
 
     @Option(names = "--bytes", paramLabel = "BYTES", converter = Converters.Bytes.class,
-            description = "Bytes to send, with K, M, G suffixes (default 64M; vsock_perf's is 64K).")
-    long bytes = 64L << 20;
+            description = "Bytes to send, with K, M, G suffixes (default 1G, and 1G per transfer for --compare"
+                    + " and --local; vsock_perf's default is 64K).")
+    Long bytes;
 
     @Option(names = "--buf-size", paramLabel = "BYTES", converter = Converters.Bytes.class,
-            description = "Size of each write and read (default 128K).")
-    long bufSize = 128L << 10;
+            description = "Size of each write and read (default 128K, as vsock_perf; 64K for --compare and"
+                    + " --local, as the JMH benchmarks they are checked against).")
+    Long bufSizeOption;
 
     @Option(names = "--vsk-size", paramLabel = "BYTES", converter = Converters.Bytes.class,
-            description = "SO_VM_SOCKETS_BUFFER_SIZE (and _MAX_SIZE) of the sockets (default 256K).")
-    long vskSize = 256L << 10;
+            description = "SO_VM_SOCKETS_BUFFER_SIZE (and _MAX_SIZE) of the sockets (default 256K, as vsock_perf).")
+    long vskSize = StreamPair.DEFAULT_VSK_BYTES;
 
-    @Option(names = "--local", description = "Run receiver and sender in this JVM, over CID 1.")
+    @Option(names = "--omit", paramLabel = "SECONDS",
+            description = "Receiver and sender: leave the first SECONDS of the run, at most half of it, out of the"
+                    + " warm rate, as iperf3 --omit (default ${DEFAULT-VALUE}; 0 for none).")
+    double omitSeconds = 2;
+
+    @Option(names = "--local", description = "Run receiver and sender in this JVM over CID 1, in rounds.")
     boolean local;
 
-    @Option(names = "--compare", description = "In this JVM: vsock, then TCP on 127.0.0.1, then a Unix domain socket; print ratios.")
+    @Option(names = "--compare", description = "Rounds of vsock (CID 1), TCP on 127.0.0.1 and a Unix domain socket"
+            + " in this JVM; print each one's median and spread, and the ratios.")
     boolean compare;
+
+    @Option(names = "--rounds", paramLabel = "N",
+            description = "--compare, --local: timed rounds (default ${DEFAULT-VALUE}).")
+    int timedRounds = DEFAULT_TIMED_ROUNDS;
+
+    @Option(names = "--warm-up", paramLabel = "SECONDS",
+            description = "--compare, --local: untimed transfers first, until each transport has run for SECONDS"
+                    + " (default ${DEFAULT-VALUE}; 0 for none).")
+    double warmUpSeconds = DEFAULT_WARM_UP_SECONDS;
+
+    @Option(names = "--json", description = "Print the result as one line of JSON (progress still goes to stderr).")
+    boolean json;
+
+    /** The --buf-size in effect, checked. */
+    private int bufSize;
 
     @Override
     public Integer call() throws Exception {
-        if (bufSize > Integer.MAX_VALUE - 8) {
-            throw new ParameterException(spec.commandLine(), "--buf-size is too large: " + bufSize);
+        check();
+        bufSize = bufSizeOption != null ? (int) (long) bufSizeOption
+                : local || compare ? DEFAULT_IN_PROCESS_BUF_BYTES : DEFAULT_PEER_BUF_BYTES;
+        PrintStream out = root.stdio().text();
+        PrintStream progress = root.stdio().err();
+        boolean inProcess = local || compare;
+        // Both ends in this JVM: under "auto" there is no one to share a machine with, so the transfer
+        // runs on the kernel's loopback where allowed, else on a machine of this JVM.
+        SocketProvider provider = inProcess && root.transport() == TransportChoice.AUTO
+                ? root.inProcessProvider() : root.provider();
+        if (inProcess) {
+            long perTransfer = bytes != null ? bytes : DEFAULT_ROUND_BYTES;
+            Map<String, String> labels = new LinkedHashMap<>();
+            labels.put(StreamPair.VSOCK, "vsock (" + provider.name() + ", CID 1)");
+            if (compare) {
+                labels.put(StreamPair.TCP, "tcp (127.0.0.1)");
+                labels.put(StreamPair.UNIX, "unix domain socket");
+            }
+            try (PairTransfer transfers = new PairTransfer(provider, port, vskSize, perTransfer, bufSize)) {
+                new Comparison(labels, perTransfer, bufSize, Math.round(warmUpSeconds * 1e9), timedRounds)
+                        .run(transfers, out, progress, json);
+            }
+            return VsockCommand.EXIT_OK;
+        }
+        long omitNanos = Math.round(omitSeconds * 1e9);
+        Transfer.Result r;
+        String role;
+        if (senderCid != null) {
+            role = "tx";
+            r = OneEnd.send(provider, VsockAddress.of(senderCid, port), vskSize,
+                    bytes != null ? bytes : DEFAULT_SEND_BYTES, bufSize, omitNanos);
+        } else {
+            role = "rx";
+            r = OneEnd.receive(provider, port, vskSize, bufSize, omitNanos, progress);
+        }
+        out.println(json ? OneEnd.json(role, r) : OneEnd.text(role, r));
+        return VsockCommand.EXIT_OK;
+    }
+
+    private void check() {
+        if (bufSizeOption != null && bufSizeOption > Integer.MAX_VALUE - 8) {
+            throw new ParameterException(spec.commandLine(), "--buf-size is too large: " + bufSizeOption);
         }
         if (senderCid != null && (local || compare)) {
             throw new ParameterException(spec.commandLine(), "--sender runs one side; --local and --compare run both in this JVM");
         }
-        PrintStream out = root.stdio().text();
-        // Both ends in this JVM: under "auto" there is no one to share a machine with, so the transfer
-        // runs on the kernel's loopback where allowed, else on a machine of this JVM.
-        SocketProvider provider = (local || compare) && root.transport() == TransportChoice.AUTO
-                ? root.inProcessProvider() : root.provider();
-        if (compare) {
-            compare(out, provider);
-        } else if (local) {
-            Transfer.Result r = Loopbacks.vsock(provider, port, bytes, (int) bufSize, vskSize);
-            out.println("vsock (" + provider.name() + ", CID 1): " + r.describe());
-        } else if (senderCid != null) {
-            out.println("tx performance: " + send(provider, VsockAddress.of(senderCid, port)).describe());
-        } else {
-            out.println("rx performance: " + receive(provider).describe());
+        if (timedRounds < 1) {
+            throw new ParameterException(spec.commandLine(), "--rounds wants 1 or more: " + timedRounds);
         }
-        return VsockCommand.EXIT_OK;
-    }
-
-    private void compare(PrintStream out, SocketProvider provider) throws IOException, InterruptedException {
-        Transfer.Result vsock = Loopbacks.vsock(provider, port, bytes, (int) bufSize, vskSize);
-        out.println("vsock (" + provider.name() + ", CID 1):  " + vsock.describe());
-        Transfer.Result tcp = Loopbacks.tcp(bytes, (int) bufSize);
-        out.println("tcp (127.0.0.1):       " + tcp.describe());
-        Transfer.Result unix = Loopbacks.unix(bytes, (int) bufSize);
-        out.println("unix domain socket:    " + unix.describe());
-        out.printf("ratios: vsock/tcp %.2f, vsock/unix %.2f%n",
-                vsock.gbitPerSecond() / tcp.gbitPerSecond(), vsock.gbitPerSecond() / unix.gbitPerSecond());
-    }
-
-    private Transfer.Result receive(SocketProvider provider) throws IOException {
-        try (VsockServerSocket server = VsockServerSocket.open(provider)) {
-            setBufferSize(server::setOption, vskSize);
-            server.bind(VsockAddress.of(VsockAddress.CID_ANY, port));
-            root.stdio().err().println("vsock perf: receiving on " + server.getLocalAddress() + "...");
-            try (VsockSocket s = server.accept()) {
-                return Transfer.receive(s.getInputStream(), (int) bufSize);
+        for (double seconds : new double[] {omitSeconds, warmUpSeconds}) {
+            if (!(seconds >= 0) || seconds > 1e6) {
+                throw new ParameterException(spec.commandLine(), "--omit and --warm-up want seconds, 0 or more: " + seconds);
             }
         }
-    }
-
-    private Transfer.Result send(SocketProvider provider, VsockAddress remote) throws IOException {
-        try (VsockSocket s = VsockSocket.open(provider)) {
-            setBufferSize(s::setOption, vskSize);
-            s.connect(remote);
-            Transfer.Result r = Transfer.send(s.getOutputStream(), bytes, (int) bufSize);
-            s.shutdownOutput();
-            return r;
-        }
-    }
-
-    /** Something with setOption: a socket or a listener. */
-    @FunctionalInterface
-    interface OptionSetter {
-        <T> Object set(SocketOption<T> option, T value) throws IOException;
-    }
-
-    /** As vsock_perf: raise the maximum first, or the size would be clamped to the old one. */
-    static void setBufferSize(OptionSetter socket, long bytes) throws IOException {
-        socket.set(VsockOptions.BUFFER_MAX_SIZE, bytes);
-        socket.set(VsockOptions.BUFFER_SIZE, bytes);
     }
 }

@@ -1,5 +1,6 @@
 package io.vsock4j.cli.nc;
 
+import io.vsock4j.machines.Machines;
 import io.vsock4j.MessageInfo;
 import io.vsock4j.VsockAddress;
 import io.vsock4j.VsockSeqpacketServerSocket;
@@ -25,6 +26,7 @@ import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -42,7 +44,7 @@ class NcInProcessTest {
 
     @BeforeEach
     void start() {
-        machine = Machine.loopback();
+        machine = Machines.loopback();
         threads = Executors.newCachedThreadPool();
     }
 
@@ -86,6 +88,61 @@ class NcInProcessTest {
         assertThat(machine.boundCount()).as("listening sockets").isGreaterThanOrEqualTo(sockets);
     }
 
+    /** A stdin that stays open until {@link #close()}, fed by {@link #write}: a terminal, or {@code sleep | nc}. */
+    private static final class OpenStdin extends InputStream {
+        private static final byte[] EOF = new byte[0];
+        private final LinkedBlockingQueue<byte[]> chunks = new LinkedBlockingQueue<>();
+        private byte[] chunk = new byte[0];
+        private int pos;
+
+        void write(String text) {
+            chunks.add(text.getBytes(StandardCharsets.UTF_8));
+        }
+
+        @Override
+        public void close() {
+            chunks.add(EOF);
+        }
+
+        @Override
+        public int read() {
+            byte[] one = new byte[1];
+            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) {
+            if (chunk == EOF) {
+                return -1;
+            }
+            if (pos == chunk.length) {
+                try {
+                    chunk = chunks.take();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return -1;
+                }
+                pos = 0;
+                if (chunk == EOF) {
+                    chunks.add(EOF);
+                    return -1;
+                }
+            }
+            int n = Math.min(len, chunk.length - pos);
+            System.arraycopy(chunk, pos, b, off, n);
+            pos += n;
+            return n;
+        }
+    }
+
+    /** Waits until {@code out} holds {@code expected}. */
+    private static void awaitOutput(ByteArrayOutputStream out, String expected) throws InterruptedException {
+        for (int i = 0; i < 1000 && !out.toString(StandardCharsets.UTF_8).equals(expected); i++) {
+            Thread.sleep(10);
+        }
+        assertThat(out.toString(StandardCharsets.UTF_8)).isEqualTo(expected);
+    }
+
     private static String sha256(byte[] data) throws Exception {
         return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data));
     }
@@ -97,9 +154,11 @@ class NcInProcessTest {
         new Random(1).nextBytes(toClient);
         new Random(2).nextBytes(toServer);
 
+        // The listener ends at the client's EOF (ncat's rule), so the client must not half-close before
+        // the listener's bytes are in: --no-shutdown, and it closes once the listener's EOF came.
         Run server = nc(stdin(toClient), "-l", "5000");
         awaitListening(1);
-        Run client = nc(stdin(toServer), "1", "5000");
+        Run client = nc(stdin(toServer), "--no-shutdown", "1", "5000");
 
         assertThat(client.exitCode()).as(client.err().toString()).isZero();
         assertThat(server.exitCode()).as(server.err().toString()).isZero();
@@ -186,12 +245,14 @@ class NcInProcessTest {
         try (VsockSeqpacketSocket s = VsockSeqpacketSocket.connect(machine, VsockAddress.local(5005))) {
             s.send("a".getBytes(StandardCharsets.UTF_8));
             s.send("bc\u0000d".getBytes(StandardCharsets.UTF_8));
-            s.shutdownOutput();
+            // The listener's stdin ends, so it half-closes; read that first: our EOF would end its
+            // connection at once, whatever it had not sent yet (ncat's rule).
             byte[] buf = new byte[64];
             int n;
             while ((n = s.receive(buf)) >= 0) {
                 got.add(new String(buf, 0, n, StandardCharsets.UTF_8));
             }
+            s.shutdownOutput();
         }
         assertThat(server.exitCode()).isZero();
         assertThat(server.out().toString(StandardCharsets.UTF_8)).isEqualTo("a\nbc\u0000d\n");
@@ -215,5 +276,125 @@ class NcInProcessTest {
         assertThat(second.exitCode()).isEqualTo(1);
         assertThat(second.err().toString(StandardCharsets.UTF_8)).startsWith("vsock nc: EADDRINUSE");
         first.exit().cancel(true);
+    }
+
+    @Test
+    void aListenerWhoseStdinStaysOpenEndsAtTheClientsEofAndSoDoesTheClient() throws Exception {
+        OpenStdin serverStdin = new OpenStdin(); // sleep 60 | nc -l
+        Run server = nc(serverStdin, "-l", "5010");
+        awaitListening(1);
+        Run client = nc(stdin("the file\n"), "1", "5010");
+        assertThat(server.exitCode()).as(server.err().toString()).isZero();
+        assertThat(client.exitCode()).as(client.err().toString()).isZero();
+        assertThat(server.out().toString(StandardCharsets.UTF_8)).isEqualTo("the file\n");
+        serverStdin.close();
+    }
+
+    @Test
+    void aClientWhoseStdinStaysOpenWaitsAfterTheListenersEofUntilStdinEnds() throws Exception {
+        Run server = nc(stdin("from the listener\n"), "-l", "5011");
+        awaitListening(1);
+        OpenStdin clientStdin = new OpenStdin();
+        Run client = nc(clientStdin, "1", "5011");
+        awaitOutput(client.out(), "from the listener\n");
+        clientStdin.write("late\n");
+        awaitOutput(server.out(), "late\n");
+        assertThat(client.exit().isDone()).as("client waits for its stdin").isFalse();
+        assertThat(server.exit().isDone()).as("listener waits for the client's EOF").isFalse();
+        clientStdin.close();
+        assertThat(client.exitCode()).as(client.err().toString()).isZero();
+        assertThat(server.exitCode()).as(server.err().toString()).isZero();
+    }
+
+    @Test
+    void recvOnlyClientEndsAtTheListenersEofWithItsStdinOpen() throws Exception {
+        Run server = nc(stdin("served\n"), "-l", "5012");
+        awaitListening(1);
+        OpenStdin clientStdin = new OpenStdin();
+        clientStdin.write("never sent\n");
+        Run client = nc(clientStdin, "--recv-only", "1", "5012");
+        assertThat(client.exitCode()).as(client.err().toString()).isZero();
+        assertThat(client.out().toString(StandardCharsets.UTF_8)).isEqualTo("served\n");
+        assertThat(server.exitCode()).as(server.err().toString()).isZero();
+        assertThat(server.out().size()).isZero();
+    }
+
+    @Test
+    void sendOnlyClientEndsAtStdinEofWithoutReading() throws Exception {
+        OpenStdin serverStdin = new OpenStdin();
+        serverStdin.write("not read by the client\n");
+        Run server = nc(serverStdin, "-l", "5013");
+        awaitListening(1);
+        Run client = nc(stdin("sent\n"), "--send-only", "1", "5013");
+        assertThat(client.exitCode()).as(client.err().toString()).isZero();
+        assertThat(client.out().size()).isZero();
+        assertThat(server.exitCode()).as(server.err().toString()).isZero();
+        assertThat(server.out().toString(StandardCharsets.UTF_8)).isEqualTo("sent\n");
+        serverStdin.close();
+    }
+
+    @Test
+    void noShutdownKeepsTheConnectionUntilThePeerHalfCloses() throws Exception {
+        OpenStdin serverStdin = new OpenStdin();
+        Run server = nc(serverStdin, "-l", "5014");
+        awaitListening(1);
+        Run client = nc(stdin("no eof follows\n"), "--no-shutdown", "1", "5014");
+        awaitOutput(server.out(), "no eof follows\n");
+        serverStdin.write("reply\n");
+        awaitOutput(client.out(), "reply\n");
+        assertThat(server.exit().isDone()).as("listener got no EOF").isFalse();
+        assertThat(client.exit().isDone()).as("client got no EOF").isFalse();
+        serverStdin.close(); // the listener half-closes; the client, its stdin done, then closes
+        assertThat(client.exitCode()).as(client.err().toString()).isZero();
+        assertThat(server.exitCode()).as(server.err().toString()).isZero();
+    }
+
+    @Test
+    void idleTimeoutEndsAClientWithOneAndAListenerWithTwo() throws Exception {
+        OpenStdin serverStdin = new OpenStdin();
+        Run server = nc(serverStdin, "-l", "-i", "0.3", "5015");
+        awaitListening(1);
+        OpenStdin clientStdin = new OpenStdin();
+        Run client = nc(clientStdin, "-i", "0.2", "1", "5015");
+        assertThat(client.exitCode()).isEqualTo(1);
+        assertThat(client.err().toString(StandardCharsets.UTF_8)).isEqualTo("vsock nc: idle timeout expired (200 ms)\n");
+        // The client's close is the listener's EOF, which ends it first unless its own timer fired.
+        int serverExit = server.exitCode();
+        assertThat(serverExit).as(server.err().toString()).isIn(0, 2);
+
+        Run lone = nc(new OpenStdin(), "-l", "-i", "0.2", "5016");
+        awaitListening(1);
+        OpenStdin quiet = new OpenStdin();
+        Run silent = nc(quiet, "1", "5016");
+        assertThat(lone.exitCode()).isEqualTo(2);
+        assertThat(lone.err().toString(StandardCharsets.UTF_8)).isEqualTo("vsock nc: idle timeout expired (200 ms)\n");
+        quiet.close();
+        assertThat(silent.exitCode()).as(silent.err().toString()).isZero();
+        serverStdin.close();
+        clientStdin.close();
+    }
+
+    @Test
+    void verboseSaysWhoConnected() throws Exception {
+        Run server = nc(stdin(""), "-l", "-v", "5017");
+        awaitListening(1);
+        Run client = nc(stdin(""), "-v", "1", "5017");
+        assertThat(client.exitCode()).isZero();
+        assertThat(server.exitCode()).isZero();
+        assertThat(server.err().toString(StandardCharsets.UTF_8))
+                .matches("vsock nc: listening on any:5017\nvsock nc: connection from [0-9]+:[0-9]+\n");
+        assertThat(client.err().toString(StandardCharsets.UTF_8)).isEqualTo("vsock nc: connected to 1:5017\n");
+    }
+
+    @Test
+    void flagsThatContradictEachOtherAreUsageErrors() throws Exception {
+        Run both = nc(stdin(""), "--send-only", "--recv-only", "1", "5018");
+        assertThat(both.exitCode()).isEqualTo(2);
+        assertThat(both.err().toString(StandardCharsets.UTF_8)).startsWith("vsock nc: --send-only and --recv-only exclude each other");
+        Run exec = nc(stdin(""), "-l", "--exec", "cat", "-i", "1", "5018");
+        assertThat(exec.exitCode()).isEqualTo(2);
+        Run idle = nc(stdin(""), "-i", "0", "1", "5018");
+        assertThat(idle.exitCode()).isEqualTo(2);
+        assertThat(idle.err().toString(StandardCharsets.UTF_8)).startsWith("vsock nc: --idle-timeout must be a positive");
     }
 }

@@ -1,6 +1,8 @@
 package io.vsock4j.transport.kernel;
 
 import io.vsock4j.VsockAddress;
+import io.vsock4j.internal.ffm.NativeErrors;
+import io.vsock4j.spi.Errno;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -55,8 +57,8 @@ final class KernelConnect {
         if (r == 0) {
             return;
         }
-        if (r != -LinuxAbi.EINPROGRESS) {
-            throw KernelErrors.connectException(-r, "connect to " + remote);
+        if (r != -Errno.EINPROGRESS.number()) {
+            throw NativeErrors.connectException(-r, "connect to " + remote);
         }
         while (true) {
             int revents;
@@ -95,17 +97,17 @@ final class KernelConnect {
                     KernelOptions.setConnectTimeoutNanos(fd.fd, userTimeout.toNanos());
                 }
             }
-            if (r != 0 && r != -LinuxAbi.EISCONN) {
+            if (r != 0 && r != -Errno.EISCONN.number()) {
                 clearSoError();
             }
         } finally {
             fd.end();
         }
-        if (r == 0 || r == -LinuxAbi.EISCONN) {
+        if (r == 0 || r == -Errno.EISCONN.number()) {
             return;
         }
         String context = "connect to " + remote + (timedOut ? " after " + timeoutNanos / 1_000_000 + " ms" : "");
-        throw KernelErrors.connectException(-r, context);
+        throw NativeErrors.connectException(-r, context);
     }
 
     private int connectCall() {
@@ -133,7 +135,7 @@ final class KernelConnect {
                         on ? flags | LinuxAbi.O_NONBLOCK : flags & ~LinuxAbi.O_NONBLOCK);
             }
             if (flags < 0) {
-                throw KernelErrors.exception(-flags, "fcntl O_NONBLOCK on " + fd);
+                throw NativeErrors.exception(-flags, "fcntl O_NONBLOCK on " + fd);
             }
         }
     }

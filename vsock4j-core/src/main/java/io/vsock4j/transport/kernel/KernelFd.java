@@ -1,5 +1,6 @@
 package io.vsock4j.transport.kernel;
 
+import io.vsock4j.spi.Errno;
 import io.vsock4j.spi.Interruption;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -40,7 +41,7 @@ final class KernelFd {
         life.readLock().lock();
         if (closed) {
             life.readLock().unlock();
-            throw closedException();
+            throw Errno.socketClosed();
         }
     }
 
@@ -54,12 +55,8 @@ final class KernelFd {
 
     void ensureOpen() throws SocketException {
         if (closed) {
-            throw closedException();
+            throw Errno.socketClosed();
         }
-    }
-
-    static SocketException closedException() {
-        return new SocketException("Socket closed");
     }
 
     /**

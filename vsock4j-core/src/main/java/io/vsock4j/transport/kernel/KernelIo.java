@@ -3,6 +3,7 @@ package io.vsock4j.transport.kernel;
 import io.vsock4j.MessageFlags;
 import io.vsock4j.MessageInfo;
 import io.vsock4j.SocketType;
+import io.vsock4j.internal.ffm.NativeErrors;
 import io.vsock4j.spi.Errno;
 
 import java.io.IOException;
@@ -17,7 +18,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 /**
  * The data calls of a {@link KernelSocket}: send(2), recv(2) for streams and recvmsg(2) for SEQPACKET,
  * each retried through the {@link Poller} on EAGAIN until the deadline. Translates between the kernel's
- * answers and the {@link io.vsock4j.spi.SocketHandle} contract: EOF is -1 (the kernel's 0), MSG_DONTWAIT
+ * answers and the {@link io.vsock4j.SocketHandle} contract: EOF is -1 (the kernel's 0), MSG_DONTWAIT
  * with nothing to do is 0 (the kernel's EAGAIN), a blocking call's timeout is EAGAIN as
  * {@link java.net.SocketTimeoutException}. Stateless; the caller holds the direction's lock, which owns
  * the scratch memory passed in.
@@ -57,20 +58,20 @@ final class KernelIo {
                 continue;
             }
             int errno = (int) -r;
-            if (errno == LinuxAbi.EAGAIN && !dontWait) {
+            if (errno == Errno.EAGAIN.number() && !dontWait) {
                 if (Deadlines.passed(deadline)) {
                     throw KernelSocket.timeout("send to " + s.remoteAddress() + " timed out", done);
                 }
                 fd.await(Poller.WRITE, deadline, scratch);
                 continue;
             }
-            if (errno == LinuxAbi.EAGAIN) {
+            if (errno == Errno.EAGAIN.number()) {
                 return done;
             }
             if (done > 0) {
                 return done; // a short count; the next call reports why
             }
-            throw KernelErrors.exception(errno, "send to " + s.remoteAddress());
+            throw NativeErrors.exception(errno, "send to " + s.remoteAddress());
         }
     }
 
@@ -97,16 +98,16 @@ final class KernelIo {
         }
         int errno = (int) -r;
         fd.ensureOpen();
-        if (errno == LinuxAbi.EAGAIN) {
+        if (errno == Errno.EAGAIN.number()) {
             return 0; // MSG_DONTWAIT and no room
         }
-        if (errno == LinuxAbi.ENOMEM) {
+        if (errno == Errno.ENOMEM.number()) {
             // Linux 6.1's vsock_connectible_sendmsg reports every enqueue error as ENOMEM; the one a
             // SEQPACKET enqueue refuses a message for is EMSGSIZE (larger than the peer's buffer).
             throw Errno.EMSGSIZE.exception(len + "-byte message to " + s.remoteAddress()
                     + " (the kernel said ENOMEM: larger than the peer's buffer)");
         }
-        throw KernelErrors.exception(errno, "send to " + s.remoteAddress());
+        throw NativeErrors.exception(errno, "send to " + s.remoteAddress());
     }
 
     static int receiveStream(KernelSocket s, KernelFd fd, MemorySegment scratch, byte[] dst, int off, int len,
@@ -146,14 +147,14 @@ final class KernelIo {
                 return len == 0 ? filled(info, 0, 0) : done > 0 ? filled(info, done, 0) : -1;
             }
             int errno = (int) -r;
-            if (errno != LinuxAbi.EAGAIN) {
+            if (errno != Errno.EAGAIN.number()) {
                 if (done > 0) {
                     return filled(info, done, 0);
                 }
                 if (endedConnection(s, errno)) {
                     return -1;
                 }
-                throw KernelErrors.exception(errno, "receive from " + s.remoteAddress());
+                throw NativeErrors.exception(errno, "receive from " + s.remoteAddress());
             }
             if (dontWait) {
                 return filled(info, done, 0);
@@ -207,16 +208,16 @@ final class KernelIo {
                 return len == 0 ? filled(info, 0, 0) : -1;
             }
             int errno = (int) -r;
-            if (errno != LinuxAbi.EAGAIN) {
+            if (errno != Errno.EAGAIN.number()) {
                 if (endedConnection(s, errno)) {
                     return -1;
                 }
-                if (errno == LinuxAbi.ENOMEM && (flags & MessageFlags.MSG_PEEK) != 0) {
+                if (errno == Errno.ENOMEM.number() && (flags & MessageFlags.MSG_PEEK) != 0) {
                     // Linux 6.1's virtio_transport_seqpacket_dequeue refuses MSG_PEEK (EOPNOTSUPP), and
                     // __vsock_seqpacket_recvmsg reports that as ENOMEM; the message stays queued.
                     throw Errno.EOPNOTSUPP.exception("MSG_PEEK on a SEQPACKET socket: this kernel cannot peek messages");
                 }
-                throw KernelErrors.exception(errno, "receive from " + s.remoteAddress());
+                throw NativeErrors.exception(errno, "receive from " + s.remoteAddress());
             }
             if (dontWait) {
                 return filled(info, 0, 0);
@@ -234,7 +235,7 @@ final class KernelIo {
      * later reads say ENOTCONN. The Java engine, and the SocketHandle contract, call that EOF.
      */
     private static boolean endedConnection(KernelSocket s, int errno) {
-        return errno == LinuxAbi.ENOTCONN && s.connectedFlag();
+        return errno == Errno.ENOTCONN.number() && s.connectedFlag();
     }
 
     /** poll(2) for POLLIN now: data (at least SO_RCVLOWAT), EOF or an error is there. */
@@ -272,8 +273,8 @@ final class KernelIo {
                 if (!s.connectedFlag()) {
                     return 0;
                 }
-                if (-r != LinuxAbi.ENOTTY && -r != LinuxAbi.EOPNOTSUPP) {
-                    throw KernelErrors.exception(-r, (request == LinuxAbi.SIOCINQ ? "SIOCINQ" : "SIOCOUTQ") + " on " + fd);
+                if (-r != Errno.ENOTTY.number() && -r != Errno.EOPNOTSUPP.number()) {
+                    throw NativeErrors.exception(-r, (request == LinuxAbi.SIOCINQ ? "SIOCINQ" : "SIOCOUTQ") + " on " + fd);
                 }
                 if (request != LinuxAbi.SIOCINQ) {
                     return 0;

@@ -1,6 +1,7 @@
 package io.vsock4j.transport.kernel;
 
 import io.vsock4j.VsockOptions;
+import io.vsock4j.internal.ffm.NativeErrors;
 import io.vsock4j.spi.Errno;
 
 import java.io.IOException;
@@ -105,7 +106,7 @@ final class KernelOptions {
 
     private static void check(int r, SocketOption<?> option) throws IOException {
         if (r < 0) {
-            throw KernelErrors.exception(-r, option.name());
+            throw NativeErrors.exception(-r, option.name());
         }
     }
 }

@@ -2,9 +2,10 @@ package io.vsock4j.transport.kernel;
 
 import io.vsock4j.SocketType;
 import io.vsock4j.VsockAddress;
+import io.vsock4j.internal.ffm.NativeErrors;
 import io.vsock4j.spi.Errno;
-import io.vsock4j.spi.SocketHandle;
-import io.vsock4j.spi.SocketProvider;
+import io.vsock4j.SocketHandle;
+import io.vsock4j.SocketProvider;
 import io.vsock4j.spi.TransportRole;
 
 import java.io.IOException;
@@ -38,7 +39,7 @@ public final class KernelProvider implements SocketProvider {
                     kernelType | LinuxAbi.SOCK_NONBLOCK | LinuxAbi.SOCK_CLOEXEC, 0);
         }
         if (fd < 0) {
-            throw KernelErrors.exception(-fd, "socket(AF_VSOCK, " + type + ")");
+            throw NativeErrors.exception(-fd, "socket(AF_VSOCK, " + type + ")");
         }
         try {
             return new KernelSocket(this, type, fd, false);

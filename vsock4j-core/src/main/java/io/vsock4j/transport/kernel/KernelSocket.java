@@ -6,8 +6,9 @@ import io.vsock4j.MessageInfo;
 import io.vsock4j.SocketType;
 import io.vsock4j.VsockAddress;
 import io.vsock4j.VsockOptions;
+import io.vsock4j.internal.ffm.NativeErrors;
 import io.vsock4j.spi.Errno;
-import io.vsock4j.spi.SocketHandle;
+import io.vsock4j.SocketHandle;
 
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -90,7 +91,7 @@ final class KernelSocket implements SocketHandle {
                 fd.end();
             }
             if (r < 0) {
-                throw KernelErrors.exception(-r, "bind to " + local);
+                throw NativeErrors.exception(-r, "bind to " + local);
             }
         }
     }
@@ -139,7 +140,7 @@ final class KernelSocket implements SocketHandle {
             }
         }
         if (r < 0) {
-            throw KernelErrors.exception(-r, "listen on " + localAddress());
+            throw NativeErrors.exception(-r, "listen on " + localAddress());
         }
         listening = true;
     }
@@ -162,8 +163,8 @@ final class KernelSocket implements SocketHandle {
                     // A SEQPACKET child is accepted in blocking mode for its sends (see the class comment).
                     return new KernelSocket(provider, type, r, true);
                 }
-                if (r != -LinuxAbi.EAGAIN) {
-                    throw KernelErrors.exception(-r, "accept on " + localAddress());
+                if (r != -Errno.EAGAIN.number()) {
+                    throw NativeErrors.exception(-r, "accept on " + localAddress());
                 }
                 if (Deadlines.passed(deadline)) {
                     throw Errno.EAGAIN.exception("accept on " + localAddress() + " timed out");
@@ -228,7 +229,7 @@ final class KernelSocket implements SocketHandle {
             }
         }
         if (r < 0) {
-            throw KernelErrors.exception(-r, "shutdown on " + localAddress());
+            throw NativeErrors.exception(-r, "shutdown on " + localAddress());
         }
     }
 

@@ -1,8 +1,7 @@
 package io.vsock4j.transport.kernel;
 
 import io.vsock4j.VsockAddress;
-import io.vsock4j.core.Machine;
-import io.vsock4j.spi.SocketProvider;
+import io.vsock4j.SocketProvider;
 import io.vsock4j.spi.TransportRole;
 
 import java.io.IOException;
@@ -23,10 +22,11 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  * or more means a G2H transport), the presence of /dev/vhost-vsock (H2G), and a bind(2) to CID 1 on a
  * fresh socket (LOCAL: only the loopback transport accepts it; the socket is closed unconnected).
  *
- * <p>{@link #provider(String)}: "kernel" is the kernel provider (guarded: see {@link KernelGuard});
- * "java" a machine with the Java loopback; "auto" the kernel where it is allowed and has its own
- * loopback, else the Java loopback, so CID 1 never reaches a kernel that would forward it to the
- * hypervisor. Thread-safe; the detection is cheap and repeated per call.
+ * <p>{@link #checkedProvider()} is the provider named "kernel" (guarded: see {@link KernelGuard});
+ * {@link #providerWithLoopback} answers for "auto": the kernel only where it is allowed and has its own
+ * loopback, so CID 1 never reaches a kernel that would forward it to the hypervisor (the fallback, a
+ * Java machine, is chosen in io.vsock4j.machines). Thread-safe; the detection is cheap and repeated per
+ * call.
  */
 public final class KernelVsock {
     private KernelVsock() {
@@ -112,36 +112,28 @@ public final class KernelVsock {
     }
 
     /**
-     * "kernel", "java" or "auto" (see the class comment).
+     * The kernel provider for the name "kernel": only where this JVM's guard allows it.
      *
-     * @throws IOException              for "kernel" where the guard refuses, saying why
-     * @throws IllegalArgumentException for another name
+     * @throws IOException where the guard refuses, saying why
      */
-    public static SocketProvider provider(String choice) throws IOException {
-        switch (choice.trim().toLowerCase(Locale.ROOT)) {
-            case "java" -> {
-                return Machine.loopback();
-            }
-            case "kernel" -> {
-                KernelGuard guard = KernelGuard.current();
-                guard.check("use the kernel provider");
-                return new KernelProvider(guard, detect());
-            }
-            case "auto" -> {
-                return auto(KernelGuard.current());
-            }
-            default -> throw new IllegalArgumentException("unknown vsock provider '" + choice + "' (want auto, java or kernel)");
-        }
+    public static KernelProvider checkedProvider() throws IOException {
+        KernelGuard guard = KernelGuard.current();
+        guard.check("use the kernel provider");
+        return new KernelProvider(guard, detect());
     }
 
-    /** The "auto" choice under {@code guard}. */
-    static SocketProvider auto(KernelGuard guard) {
+    /**
+     * The kernel provider for the name "auto" under {@code guard}: where the guard allows the kernel and
+     * the kernel has its own loopback (so CID 1 stays on this machine); otherwise null, and the caller
+     * falls back to the Java loopback.
+     */
+    public static KernelProvider providerWithLoopback(KernelGuard guard) {
         if (guard.allowed()) {
             Detection d = detect();
             if (d.has(TransportRole.LOCAL)) {
                 return new KernelProvider(guard, d);
             }
         }
-        return Machine.loopback();
+        return null;
     }
 }

@@ -2,7 +2,8 @@ package io.vsock4j.transport.kernel;
 
 /**
  * The numbers of Linux's x86-64 user ABI that the kernel transport passes to system calls, each with the
- * header it mirrors. Only constants; no thread concerns.
+ * header it mirrors. Only constants; no thread concerns. Errno numbers are not here: they live in
+ * {@link io.vsock4j.spi.Errno}, the one table (compare a result with {@code -Errno.EAGAIN.number()}).
  */
 final class LinuxAbi {
     private LinuxAbi() {
@@ -62,17 +63,4 @@ final class LinuxAbi {
     static final short POLLOUT = 0x4;
     static final short POLLERR = 0x8;
     static final short POLLHUP = 0x10;
-
-    // asm-generic/errno-base.h: the numbers the transport handles itself, beyond spi.Errno's table.
-    static final int ENOENT = 2;
-    static final int EINTR = 4;
-    static final int EAGAIN = 11;
-    static final int ENOMEM = 12;
-    static final int EEXIST = 17;
-    static final int ENOTTY = 25;
-    static final int EOPNOTSUPP = 95;
-    static final int EISCONN = 106;
-    static final int ENOTCONN = 107;
-    static final int EINPROGRESS = 115;
-    static final int EALREADY = 114;
 }

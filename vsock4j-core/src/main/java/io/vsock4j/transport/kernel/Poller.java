@@ -1,5 +1,8 @@
 package io.vsock4j.transport.kernel;
 
+import io.vsock4j.internal.ffm.NativeErrors;
+import io.vsock4j.spi.Errno;
+
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -48,12 +51,12 @@ final class Poller implements Runnable {
         waiters.put(fd, Thread.currentThread());
         int interest = events | LinuxAbi.EPOLLONESHOT;
         int r = Native.epollCtl(errno, ep, LinuxAbi.EPOLL_CTL_MOD, fd, interest, eventScratch);
-        if (r == -LinuxAbi.ENOENT) {
+        if (r == -Errno.ENOENT.number()) {
             r = Native.epollCtl(errno, ep, LinuxAbi.EPOLL_CTL_ADD, fd, interest, eventScratch);
         }
         if (r < 0) {
             waiters.remove(fd, Thread.currentThread());
-            throw KernelErrors.exception(-r, "epoll_ctl on descriptor " + fd);
+            throw NativeErrors.exception(-r, "epoll_ctl on descriptor " + fd);
         }
     }
 
@@ -68,7 +71,7 @@ final class Poller implements Runnable {
                 try (Arena a = Arena.ofConfined()) {
                     int fd = Native.epollCreate(Native.errnoCell(a));
                     if (fd < 0) {
-                        throw KernelErrors.exception(-fd, "epoll_create1");
+                        throw NativeErrors.exception(-fd, "epoll_create1");
                     }
                     epfd = fd;
                 }
@@ -92,11 +95,11 @@ final class Poller implements Runnable {
         while (true) {
             int n = Native.epollWait(errno, ep, ready, MAX_EVENTS, -1);
             if (n < 0) {
-                if (n == -LinuxAbi.EINTR) {
+                if (n == -Errno.EINTR.number()) {
                     continue;
                 }
                 // Cannot happen with a valid epoll descriptor; fail loudly rather than strand waiters.
-                System.err.println(name + ": epoll_wait failed: " + KernelErrors.describe(-n) + "; waking all waiters");
+                System.err.println(name + ": epoll_wait failed: " + NativeErrors.describe(-n) + "; waking all waiters");
                 waiters.values().forEach(LockSupport::unpark);
                 LockSupport.parkNanos(1_000_000);
                 continue;

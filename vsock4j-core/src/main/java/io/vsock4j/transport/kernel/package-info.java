@@ -10,9 +10,10 @@
  *   <li>KernelSocket: one socket behind the SocketHandle contract; KernelConnect: a connect with Java
  *       owning the deadline; KernelIo: send, recv, recvmsg; KernelOptions: get/setsockopt.</li>
  *   <li>KernelFd: a descriptor's lifetime and how close wakes waiters; Poller: epoll threads that park
- *       and unpark waiting (virtual) threads; Native: the libc bindings with errno captured;
- *       LinuxAbi, SockaddrVm: the numbers and the address layout; KernelErrors: errno to exception via
- *       {@link io.vsock4j.spi.Errno}.</li>
+ *       and unpark waiting (virtual) threads; Native: the libc bindings with errno captured (bound
+ *       through io.vsock4j.internal.ffm, as the vhost-user backend's are, which also turns an errno into
+ *       the exception {@link io.vsock4j.spi.Errno} defines); LinuxAbi, SockaddrVm: the numbers and the
+ *       address layout.</li>
  * </ul>
  */
 package io.vsock4j.transport.kernel;

@@ -1,8 +1,8 @@
 package io.vsock4j.transport.link;
 
-import io.vsock4j.engine.Packet;
-import io.vsock4j.engine.VirtioVsock;
-import io.vsock4j.engine.VirtioVsockHeader;
+import io.vsock4j.wire.Packet;
+import io.vsock4j.wire.VirtioVsock;
+import io.vsock4j.wire.VirtioVsockHeader;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;

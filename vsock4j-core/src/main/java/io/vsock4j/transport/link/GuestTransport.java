@@ -2,11 +2,8 @@ package io.vsock4j.transport.link;
 
 import io.vsock4j.SocketType;
 import io.vsock4j.VsockAddress;
-import io.vsock4j.engine.Packet;
-import io.vsock4j.spi.Transport;
+import io.vsock4j.wire.Packet;
 import io.vsock4j.spi.TransportRole;
-
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The G2H transport of a guest machine over one {@link PacketLink} to its host: what virtio-vsock is
@@ -18,24 +15,21 @@ import java.util.concurrent.atomic.AtomicLong;
  * as vhost drops a guest's wrongly addressed packets. When the link goes down, every connection over it
  * gets ECONNRESET, as on virtio's TRANSPORT_RESET event.
  *
- * <p>Threads: {@link #send} from any thread; delivery on the link's thread.
+ * <p>Threads: {@link #send} from any thread; delivery on the link's thread ({@link LinkTransport}).
  */
-public final class GuestTransport implements Transport {
-    private final PacketLink link;
+public final class GuestTransport extends LinkTransport {
     private final int cid;
     private final boolean seqpacket;
-    private final AtomicLong dropped = new AtomicLong();
-    private volatile String downReason;
 
     /**
      * @param cid the CID the host assigned (3 or above, not ANY)
      * @param seqpacket whether the host negotiated VIRTIO_VSOCK_F_SEQPACKET
      */
     public GuestTransport(PacketLink link, int cid, boolean seqpacket) {
+        super(link);
         if (!CidRules.isGuestCid(cid)) {
             throw new IllegalArgumentException("guest CID " + VsockAddress.cidToString(cid) + " is reserved");
         }
-        this.link = link;
         this.cid = cid;
         this.seqpacket = seqpacket;
     }
@@ -55,54 +49,18 @@ public final class GuestTransport implements Transport {
         return type == SocketType.STREAM || seqpacket;
     }
 
-    /** Once the link is down there is no host to reach: connect fails with ENODEV, as with no G2H loaded. */
+    /** The destination must be this guest and the source must not be: vhost's check, from the other side. */
     @Override
-    public boolean reaches(int remoteCid) {
-        return downReason == null;
-    }
-
-    @Override
-    public void start(PacketReceiver receiver) {
-        link.start(new PacketLink.Receiver() {
-            @Override
-            public void packet(Packet p) {
-                if (p.dstCid != Integer.toUnsignedLong(cid) || p.srcCid == Integer.toUnsignedLong(cid)) {
-                    dropped.incrementAndGet();
-                    return;
-                }
-                receiver.receive(GuestTransport.this, p);
-            }
-
-            @Override
-            public void down(String reason) {
-                downReason = reason;
-                receiver.transportReset(GuestTransport.this, VsockAddress.CID_ANY);
-            }
-        });
-    }
-
-    @Override
-    public void send(Packet packet) {
-        link.send(packet);
-    }
-
-    /** Packets from the host that were not addressed to this guest, dropped. */
-    public long droppedPackets() {
-        return dropped.get();
-    }
-
-    /** Why the link went down, or null while it is up. */
-    public String downReason() {
-        return downReason;
-    }
-
-    @Override
-    public void close() {
-        link.close();
+    protected void arrived(Packet p) {
+        if (p.dstCid != Integer.toUnsignedLong(cid) || p.srcCid == Integer.toUnsignedLong(cid)) {
+            drop();
+            return;
+        }
+        deliver(p);
     }
 
     @Override
     public String toString() {
-        return "g2h (CID " + VsockAddress.cidToString(cid) + ") over " + link;
+        return "g2h (CID " + VsockAddress.cidToString(cid) + ") over " + link();
     }
 }

@@ -2,14 +2,15 @@ package io.vsock4j.transport.link;
 
 import io.vsock4j.SocketType;
 import io.vsock4j.VsockAddress;
-import io.vsock4j.engine.Packet;
+import io.vsock4j.wire.Packet;
 import io.vsock4j.spi.Errno;
-import io.vsock4j.spi.SocketProvider;
 import io.vsock4j.spi.Transport;
 import io.vsock4j.spi.TransportRole;
 
 import java.io.IOException;
+import java.util.Collections;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeSet;
 import java.util.SortedSet;
 import java.util.concurrent.ConcurrentHashMap;
@@ -26,7 +27,8 @@ import java.util.concurrent.locks.ReentrantLock;
  *   <li>A guest's packet is accepted only with src_cid = that guest's CID and dst_cid = 2; anything
  *       else is dropped and counted (vhost_vsock_handle_tx_kick), never answered. With
  *       {@code forwardSiblings}, a packet for another guest of this host is passed to that guest
- *       instead, as rust-vmm's vhost-device-vsock does for sibling VMs; the kernel has no such path.</li>
+ *       instead when the two share a sibling group, as rust-vmm's vhost-device-vsock does for sibling
+ *       VMs ({@code groups=}); the kernel has no such path.</li>
  *   <li>Sending to a CID no guest has fails: vhost_transport_send_pkt returns ENODEV and so does
  *       connect() ({@link #reaches}). A reply to a gone guest is dropped.</li>
  *   <li>SEQPACKET to a guest is allowed when that guest's link negotiated it
@@ -36,6 +38,11 @@ import java.util.concurrent.locks.ReentrantLock;
  *       as a nested guest (vsock_find_cid), not already running (EADDRINUSE).</li>
  * </ul>
  * When a guest's link goes down, its connections get ECONNRESET (vhost_vsock_reset_orphans).
+ *
+ * <p>Port redirects ({@link #redirectPort}) let a host listener stand in for host port P for one guest
+ * only: that guest's packets to (2, P) are delivered to (2, Q), and what (2, Q) sends it leaves as from
+ * (2, P). Hybrid vsock uses them so a guest's connect to P reaches its {@code <uds-path>_P} socket even
+ * where another listener holds P for everyone else, as vhost-device-vsock does.
  *
  * <p>Threads: {@link #send} and {@link #attach} from any thread. Each guest link delivers on its own
  * thread; a lock passes the packets into the machine one at a time, as the transport contract asks.
@@ -47,9 +54,9 @@ public final class HostTransport implements Transport {
     /** Held while a guest's packet is in the machine's receive path. */
     private final ReentrantLock deliveryLock = new ReentrantLock();
     private final AtomicLong dropped = new AtomicLong();
+    private final PortRedirects redirects = new PortRedirects();
     private volatile PacketReceiver receiver;
     /** The host machine's own CID (vsock_find_cid for CIDs above 2); ANY until started. */
-    private volatile int hostCid = VsockAddress.CID_ANY;
     private volatile boolean closed;
 
     /**
@@ -61,7 +68,13 @@ public final class HostTransport implements Transport {
         this.forwardSiblings = forwardSiblings;
     }
 
-    private record Guest(int cid, PacketLink link, boolean seqpacket) {
+    /** The group a guest is in when its attach names none (vhost-device-vsock's default). */
+    public static final Set<String> DEFAULT_GROUPS = Set.of("default");
+
+    private record Guest(int cid, PacketLink link, boolean seqpacket, Set<String> groups) {
+        boolean sharesGroupWith(Guest other) {
+            return !Collections.disjoint(groups, other.groups);
+        }
     }
 
     @Override
@@ -98,9 +111,6 @@ public final class HostTransport implements Transport {
         if (receiver != null) {
             throw new IllegalStateException("host transport " + name + " already started");
         }
-        if (machine instanceof SocketProvider provider) {
-            hostCid = provider.localCid();
-        }
         receiver = machine;
     }
 
@@ -112,12 +122,25 @@ public final class HostTransport implements Transport {
      * @throws IOException EINVAL for a reserved CID, EADDRINUSE for a CID in use or the host's own
      */
     public void attach(int guestCid, PacketLink link, boolean seqpacket) throws IOException {
+        attach(guestCid, link, seqpacket, DEFAULT_GROUPS);
+    }
+
+    /**
+     * Runs a guest in the given sibling groups: with {@code forwardSiblings}, it reaches exactly the
+     * guests that share a group with it.
+     *
+     * @throws IllegalArgumentException if {@code groups} is empty
+     */
+    public void attach(int guestCid, PacketLink link, boolean seqpacket, Set<String> groups) throws IOException {
+        if (groups.isEmpty()) {
+            throw new IllegalArgumentException("a guest needs at least one sibling group");
+        }
         PacketReceiver machine = receiver;
         if (machine == null || closed) {
             throw new IllegalStateException("host transport " + name + " is not running");
         }
         checkGuestCid(guestCid);
-        Guest g = new Guest(guestCid, link, seqpacket);
+        Guest g = new Guest(guestCid, link, seqpacket, Set.copyOf(groups));
         if (guests.putIfAbsent(guestCid, g) != null) {
             throw Errno.EADDRINUSE.exception("guest CID " + VsockAddress.cidToString(guestCid) + " is already running on " + name);
         }
@@ -130,6 +153,7 @@ public final class HostTransport implements Transport {
             @Override
             public void down(String reason) {
                 if (guests.remove(guestCid, g)) {
+                    redirects.forgetGuest(guestCid);
                     machine.transportReset(HostTransport.this, guestCid);
                 }
             }
@@ -141,7 +165,8 @@ public final class HostTransport implements Transport {
         if (!CidRules.isGuestCid(guestCid)) {
             throw Errno.EINVAL.exception("guest CID " + VsockAddress.cidToString(guestCid) + " is reserved");
         }
-        if (guestCid == hostCid) {
+        PacketReceiver machine = receiver;
+        if (machine != null && machine.ownsCid(guestCid)) {
             throw Errno.EADDRINUSE.exception("guest CID " + VsockAddress.cidToString(guestCid)
                     + " is the host's own (a nested guest may not reuse its CID)");
         }
@@ -149,9 +174,14 @@ public final class HostTransport implements Transport {
 
     /** A guest in this JVM: a {@link MemoryLink} whose other end is the returned guest's G2H transport. */
     public GuestTransport attachInMemory(int guestCid) throws IOException {
+        return attachInMemory(guestCid, DEFAULT_GROUPS);
+    }
+
+    /** {@link #attachInMemory(int)} in the given sibling groups. */
+    public GuestTransport attachInMemory(int guestCid, Set<String> groups) throws IOException {
         MemoryLink[] ends = MemoryLink.pair(name + "-cid" + Integer.toUnsignedString(guestCid));
         try {
-            attach(guestCid, ends[0], true);
+            attach(guestCid, ends[0], true, groups);
         } catch (IOException | RuntimeException e) {
             ends[0].close();
             throw e;
@@ -180,6 +210,7 @@ public final class HostTransport implements Transport {
             return;
         }
         if (p.dstCid == VsockAddress.CID_HOST) {
+            redirects.toHost(g.cid(), p);
             deliveryLock.lock();
             try {
                 receiver.receive(this, p);
@@ -189,7 +220,7 @@ public final class HostTransport implements Transport {
             return;
         }
         Guest sibling = forwardSiblings ? guestFor(p.dstCid) : null;
-        if (sibling != null && sibling != g) {
+        if (sibling != null && sibling != g && sibling.sharesGroupWith(g)) {
             sibling.link().send(p);
         } else {
             dropped.incrementAndGet();
@@ -207,10 +238,32 @@ public final class HostTransport implements Transport {
             dropped.incrementAndGet(); // the guest is gone: vhost frees the packet
             return;
         }
+        if (packet.srcCid == VsockAddress.CID_HOST) {
+            redirects.toGuest(g.cid(), packet);
+        }
         g.link().send(packet);
     }
 
-    /** Packets dropped: wrongly addressed by a guest, or for a guest that is not running. */
+    /**
+     * From now on the connections guest {@code guestCid} opens to host port {@code hostPort} go to
+     * {@code toPort} instead, and what {@code toPort} sends that guest leaves as from {@code hostPort}
+     * ({@link PortRedirects}: a connection keeps its redirect until it ends).
+     */
+    public void redirectPort(int guestCid, int hostPort, int toPort) {
+        redirects.redirect(guestCid, hostPort, toPort);
+    }
+
+    /** Ends {@link #redirectPort}'s redirect for new connections; open ones keep theirs until they end. */
+    public void unredirectPort(int guestCid, int hostPort) {
+        redirects.unredirect(guestCid, hostPort);
+    }
+
+    /** Redirected connections open now (tests). */
+    int redirectedConnections() {
+        return redirects.connectionCount();
+    }
+
+    /** Packets dropped: wrongly addressed by a guest (also to a sibling outside its groups), or for a guest that is not running. */
     public long droppedPackets() {
         return dropped.get();
     }

@@ -5,8 +5,6 @@ import io.vsock4j.spi.Errno;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
 
@@ -36,45 +34,14 @@ record LinkHello(int version, int features, long guestCid) {
     static final int F_SEQPACKET = 1 << 1;
 
     void write(SocketChannel ch) throws IOException {
-        ByteBuffer b = ByteBuffer.allocate(SIZE_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-        b.putInt(MAGIC).putShort((short) version).putShort((short) features).putLong(guestCid).flip();
-        while (b.hasRemaining()) {
-            ch.write(b);
-        }
+        UnixHello.write(ch, UnixHello.start(SIZE_BYTES, MAGIC, version).putShort((short) features).putLong(guestCid));
     }
 
     /** Reads the peer's hello within {@code timeout}; EPROTO for a wrong magic or version. */
     static LinkHello read(SocketChannel ch, Duration timeout) throws IOException {
-        ByteBuffer b = ByteBuffer.allocate(SIZE_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-        Thread watchdog = Thread.ofVirtual().start(() -> {
-            try {
-                Thread.sleep(timeout);
-                ch.close(); // wakes the blocked read below
-            } catch (InterruptedException | IOException done) {
-                // The hello came in time, or the channel is closed anyway.
-            }
-        });
-        try {
-            while (b.hasRemaining()) {
-                if (ch.read(b) < 0) {
-                    throw Errno.ECONNRESET.exception("link peer closed during the hello");
-                }
-            }
-        } catch (AsynchronousCloseException e) {
-            throw Errno.ETIMEDOUT.exception("no link hello within " + timeout.toMillis() + " ms");
-        } finally {
-            watchdog.interrupt();
-        }
-        b.flip();
-        int magic = b.getInt();
-        int version = Short.toUnsignedInt(b.getShort());
+        ByteBuffer b = UnixHello.read(ch, SIZE_BYTES, MAGIC, VERSION, timeout, "link");
         int features = Short.toUnsignedInt(b.getShort());
-        long cid = b.getLong();
-        if (magic != MAGIC || version != VERSION) {
-            throw Errno.EPROTO.exception("not a vsock4j link hello (magic 0x" + Integer.toHexString(magic)
-                    + ", version " + version + ")");
-        }
-        return new LinkHello(version, features, cid);
+        return new LinkHello(VERSION, features, b.getLong());
     }
 
     boolean seqpacket() {

@@ -1,6 +1,6 @@
 package io.vsock4j.transport.link;
 
-import io.vsock4j.engine.Packet;
+import io.vsock4j.wire.Packet;
 
 import java.util.ArrayDeque;
 import java.util.concurrent.locks.Condition;

@@ -1,6 +1,6 @@
 package io.vsock4j.transport.link;
 
-import io.vsock4j.engine.Packet;
+import io.vsock4j.wire.Packet;
 
 /**
  * One end of a point-to-point packet pipe between two machines: what a virtqueue pair is between a

@@ -9,6 +9,7 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.HashSet;
 import java.util.Set;
 
@@ -17,11 +18,14 @@ import java.util.Set;
  * connects as a guest of a {@link HostTransport}, giving it the lowest free CID from {@code firstCid}
  * up, as a VMM would assign guest CIDs.
  *
- * <p>Threads: one daemon acceptor thread; each hello runs on its own virtual thread so a silent peer
- * delays nobody. {@link #close()} stops accepting and removes the socket file; running guests stay
- * until the host transport closes.
+ * <p>Threads: a {@link UnixAcceptor}: one daemon acceptor thread, and each hello on its own virtual
+ * thread so a silent peer delays nobody. {@link #close()} stops accepting and removes the socket file;
+ * running guests stay until the host transport closes.
  */
 public final class UnixLinkServer implements AutoCloseable {
+    /** How long close waits for the accept loop to notice the closed channel. */
+    private static final Duration ACCEPTOR_EXIT_WAIT = Duration.ofSeconds(5);
+
     private final ServerSocketChannel server;
     private final Path path;
     private final HostTransport h2g;
@@ -29,14 +33,16 @@ public final class UnixLinkServer implements AutoCloseable {
     private final Object cidLock = new Object();
     /** CIDs promised to guests still in their hello. Guarded by cidLock. */
     private final Set<Integer> promised = new HashSet<>();
-    private final Thread acceptor;
+    private final UnixAcceptor acceptor;
 
     private UnixLinkServer(ServerSocketChannel server, Path path, HostTransport h2g, int firstCid) {
         this.server = server;
         this.path = path;
         this.h2g = h2g;
         this.firstCid = firstCid;
-        this.acceptor = Thread.ofPlatform().name("vsock4j-link-accept").daemon(true).unstarted(this::acceptLoop);
+        // Last, so the accept thread sees every field set. A peer that fails its hello is disconnected
+        // and forgotten: nothing to report.
+        this.acceptor = UnixAcceptor.start(server, "vsock4j-link", this::admit, refusedWhy -> { });
     }
 
     /** Listens on {@code path} (which must not exist) for guests of {@code h2g}, a started host transport. */
@@ -51,25 +57,11 @@ public final class UnixLinkServer implements AutoCloseable {
             ch.close();
             throw e;
         }
-        UnixLinkServer s = new UnixLinkServer(ch, path, h2g, firstCid);
-        s.acceptor.start();
-        return s;
+        return new UnixLinkServer(ch, path, h2g, firstCid);
     }
 
-    private void acceptLoop() {
-        while (true) {
-            SocketChannel ch;
-            try {
-                ch = server.accept();
-            } catch (IOException closed) {
-                return;
-            }
-            Thread.ofVirtual().name("vsock4j-link-hello").start(() -> admit(ch));
-        }
-    }
-
-    /** Hello, CID, attach; a peer that fails any of it is disconnected and forgotten. */
-    private void admit(SocketChannel ch) {
+    /** Hello, CID, attach; throws (and the acceptor disconnects the peer) when any of it fails. */
+    private void admit(SocketChannel ch) throws IOException {
         int cid;
         synchronized (cidLock) {
             cid = firstCid;
@@ -80,12 +72,6 @@ public final class UnixLinkServer implements AutoCloseable {
         }
         try {
             UnixLinks.hostSide(ch, h2g, cid);
-        } catch (IOException | RuntimeException e) {
-            try {
-                ch.close();
-            } catch (IOException ignored) {
-                // Already refused.
-            }
         } finally {
             synchronized (cidLock) {
                 promised.remove(cid); // attached by now, or free again
@@ -101,7 +87,7 @@ public final class UnixLinkServer implements AutoCloseable {
     public void close() throws IOException {
         server.close();
         try {
-            acceptor.join(5_000);
+            acceptor.awaitEnd(ACCEPTOR_EXIT_WAIT);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

@@ -2,7 +2,7 @@ package io.vsock4j.transport.loopback;
 
 import io.vsock4j.SocketType;
 import io.vsock4j.VsockAddress;
-import io.vsock4j.engine.Packet;
+import io.vsock4j.wire.Packet;
 import io.vsock4j.spi.Transport;
 import io.vsock4j.spi.TransportRole;
 
@@ -24,9 +24,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * a lock shared by sender and worker and the wake-up per batch, to be more than half the cost of a
  * 64 KiB write here, so the JVM version delivers on the sender's thread.)
  *
- * <p>Why a deliverer may hold a connection lock while it takes others: only the token holder takes a
- * second connection's lock, and a thread that fails to get the token never waits for anything, so no
- * cycle of lock waits can form.
+ * <p>The engine calls {@link #flush} only while it holds none of its locks (io.vsock4j.engine.Connection
+ * says so once), so the delivering thread takes each receiving connection's lock with nothing else
+ * held, and what those connections queue in answer is delivered by the same loop. A thread that finds
+ * the token taken never waits for anything, so no cycle of lock waits can form.
  */
 public final class LoopbackTransport implements Transport {
     private final ConcurrentLinkedQueue<Packet> queue = new ConcurrentLinkedQueue<>();

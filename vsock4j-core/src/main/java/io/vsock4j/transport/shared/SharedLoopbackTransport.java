@@ -2,11 +2,11 @@ package io.vsock4j.transport.shared;
 
 import io.vsock4j.SocketType;
 import io.vsock4j.VsockAddress;
-import io.vsock4j.engine.Packet;
+import io.vsock4j.wire.Packet;
 import io.vsock4j.spi.Errno;
 import io.vsock4j.spi.PortRegistry;
-import io.vsock4j.spi.Transport;
 import io.vsock4j.spi.TransportRole;
+import io.vsock4j.transport.link.LinkTransport;
 import io.vsock4j.transport.link.PacketLink;
 
 import java.io.IOException;
@@ -14,11 +14,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The LOCAL transport (CID 1) of a machine shared by several processes: every packet goes over a
@@ -31,25 +27,23 @@ import java.util.concurrent.atomic.AtomicLong;
  * daemon's view of this process's ports is always a prefix of ours. When the daemon says another
  * process's ports are GONE (it died), connections to them get ECONNRESET; when the link to the daemon
  * goes down, every connection over this transport does, and connects and binds fail with ENODEV.
+ * The link carries this process's H2G too ({@link #hostSide()}): packets between CID 2 and the guests
+ * a device process serves on the machine.
  *
  * <p>Threads: {@link #send}, {@link #hold} and {@link #release} from any thread, never blocking;
  * {@link #reserve} blocks the binding thread for the daemon's answer. Arriving packets and answers come
  * on the link's reader thread, which never takes {@code portLock} for long and never waits.
  */
-public final class SharedLoopbackTransport implements Transport, PortRegistry {
-    /** How long a bind waits for the daemon. */
-    static final long REQUEST_TIMEOUT_MILLIS = 10_000;
-
-    private final PacketLink link;
+public final class SharedLoopbackTransport extends LinkTransport implements PortRegistry {
     private final String name;
     private final Object portLock = new Object();
     /** This process's holds per port. Guarded by portLock. */
     private final Map<Integer, Hold> holds = new HashMap<>();
     private final Map<Integer, CompletableFuture<Integer>> requests = new ConcurrentHashMap<>();
     private final AtomicInteger nextRequest = new AtomicInteger(1);
-    private final AtomicLong dropped = new AtomicLong();
-    private volatile PacketReceiver receiver;
-    private volatile String downReason;
+    private final SharedHostTransport hostSide = new SharedHostTransport(this);
+    /** Done once the daemon's first GUESTS frame (its first frame of all) has been handled. */
+    private final CompletableFuture<Void> guestsKnown = new CompletableFuture<>();
 
     /** Holds on one port, and the daemon's answer to the RESERVE that took the first. */
     private static final class Hold {
@@ -63,13 +57,22 @@ public final class SharedLoopbackTransport implements Transport, PortRegistry {
 
     /** A transport over {@code link}, whose hello with the daemon is done. */
     SharedLoopbackTransport(PacketLink link, String name) {
-        this.link = link;
+        super(link);
         this.name = name;
     }
 
     @Override
     public TransportRole role() {
         return TransportRole.LOCAL;
+    }
+
+    /** This process's H2G transport on the machine: the host's side of the guests devices serve there. */
+    SharedHostTransport hostSide() {
+        return hostSide;
+    }
+
+    String machineName() {
+        return name;
     }
 
     @Override
@@ -80,36 +83,6 @@ public final class SharedLoopbackTransport implements Transport, PortRegistry {
     @Override
     public boolean supports(SocketType type) {
         return true;
-    }
-
-    /** Once the daemon is gone, nothing is reachable: connect fails with ENODEV. */
-    @Override
-    public boolean reaches(int remoteCid) {
-        return downReason == null;
-    }
-
-    @Override
-    public void start(PacketReceiver packetReceiver) {
-        if (receiver != null) {
-            throw new IllegalStateException("shared loopback " + name + " already started");
-        }
-        receiver = packetReceiver;
-        link.start(new PacketLink.Receiver() {
-            @Override
-            public void packet(Packet p) {
-                arrived(p);
-            }
-
-            @Override
-            public void down(String reason) {
-                linkDown(reason);
-            }
-        });
-    }
-
-    @Override
-    public void send(Packet packet) {
-        link.send(packet);
     }
 
     // ------------------------------------------------------------------------------------------------
@@ -130,7 +103,7 @@ public final class SharedLoopbackTransport implements Transport, PortRegistry {
             } else {
                 answer = new CompletableFuture<>();
                 holds.put(port, new Hold(answer));
-                link.send(SharedWire.control(SharedWire.OP_RESERVE, port, newRequest(answer)));
+                send(SharedWire.control(SharedWire.OP_RESERVE, port, newRequest(answer)));
             }
         }
         try {
@@ -149,7 +122,7 @@ public final class SharedLoopbackTransport implements Transport, PortRegistry {
     /** PORT_ANY: the daemon picks a port no process holds, and it is ours from its answer on. */
     private int reserveAny() throws IOException {
         CompletableFuture<Integer> answer = new CompletableFuture<>();
-        link.send(SharedWire.control(SharedWire.OP_ALLOC, 0, newRequest(answer)));
+        send(SharedWire.control(SharedWire.OP_ALLOC, 0, newRequest(answer)));
         int port = await(answer, VsockAddress.PORT_ANY);
         synchronized (portLock) {
             Hold h = holds.get(port);
@@ -172,7 +145,7 @@ public final class SharedLoopbackTransport implements Transport, PortRegistry {
             }
             // A connection on a port nobody here bound: claim it without waiting (request 0 has no waiter).
             holds.put(port, new Hold(CompletableFuture.completedFuture(port)));
-            link.send(SharedWire.control(SharedWire.OP_RESERVE, port, 0));
+            send(SharedWire.control(SharedWire.OP_RESERVE, port, 0));
         }
     }
 
@@ -185,7 +158,7 @@ public final class SharedLoopbackTransport implements Transport, PortRegistry {
             }
             holds.remove(port);
             if (!h.granted.isCompletedExceptionally()) {
-                link.send(SharedWire.control(SharedWire.OP_RELEASE, port, 0));
+                send(SharedWire.control(SharedWire.OP_RELEASE, port, 0));
             }
         }
     }
@@ -196,7 +169,7 @@ public final class SharedLoopbackTransport implements Transport, PortRegistry {
             id = nextRequest.getAndIncrement();
         } while (id == 0);
         requests.put(id, answer);
-        String reason = downReason;
+        String reason = downReason();
         if (reason != null && requests.remove(id) != null) {
             // The link went down after our check and may have failed the requests before this one joined.
             answer.completeExceptionally(Errno.ENODEV.exception("shared machine " + name + " is gone: " + reason));
@@ -205,28 +178,11 @@ public final class SharedLoopbackTransport implements Transport, PortRegistry {
     }
 
     private int await(CompletableFuture<Integer> answer, int port) throws IOException {
-        try {
-            return answer.get(REQUEST_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof IOException io) {
-                throw io;
-            }
-            throw new IOException(e.getCause());
-        } catch (TimeoutException e) {
-            answer.completeExceptionally(Errno.ETIMEDOUT.exception("shared machine " + name
-                    + " did not answer a bind of port " + Integer.toUnsignedString(port)));
-            throw Errno.ETIMEDOUT.exception("shared machine " + name + " did not answer a bind of port "
-                    + Integer.toUnsignedString(port) + " within " + REQUEST_TIMEOUT_MILLIS + " ms");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            answer.completeExceptionally(Errno.EINTR.exception("bind interrupted"));
-            throw Errno.EINTR.exception("interrupted while binding port " + Integer.toUnsignedString(port)
-                    + " on shared machine " + name);
-        }
+        return DaemonAnswer.await(answer, name, "a bind of port " + (port == VsockAddress.PORT_ANY ? "any" : Integer.toUnsignedString(port)));
     }
 
     private void checkUp() throws IOException {
-        String reason = downReason;
+        String reason = downReason();
         if (reason != null) {
             throw Errno.ENODEV.exception("shared machine " + name + " is gone: " + reason);
         }
@@ -235,13 +191,17 @@ public final class SharedLoopbackTransport implements Transport, PortRegistry {
     // ------------------------------------------------------------------------------------------------
     // From the daemon, on the link's reader thread.
 
-    private void arrived(Packet p) {
+    /** Control frames are ours; packets must be CID 1 to CID 1; anything else is dropped. */
+    @Override
+    protected void arrived(Packet p) {
         if (p.type == SharedWire.TYPE_CONTROL) {
             control(p);
         } else if (p.srcCid == VsockAddress.CID_LOCAL && p.dstCid == VsockAddress.CID_LOCAL) {
-            receiver.receive(this, p);
+            deliver(p);
+        } else if (p.dstCid == VsockAddress.CID_HOST) {
+            hostSide.arrived(p); // from a guest: the daemon checked that its device serves it
         } else {
-            dropped.incrementAndGet();
+            drop();
         }
     }
 
@@ -259,11 +219,16 @@ public final class SharedLoopbackTransport implements Transport, PortRegistry {
                 }
             }
             case SharedWire.OP_GONE -> {
-                for (int port : SharedWire.goneList(p)) {
-                    receiver.portReset(this, VsockAddress.CID_LOCAL, port);
+                for (int port : SharedWire.list(p)) {
+                    receiver().portReset(this, VsockAddress.CID_LOCAL, port);
                 }
             }
-            default -> dropped.incrementAndGet();
+            case SharedWire.OP_GUESTS -> {
+                hostSide.guests(SharedWire.list(p));
+                guestsKnown.complete(null);
+            }
+            case SharedWire.OP_RESET -> hostSide.reset(p.dstPort);
+            default -> drop();
         }
     }
 
@@ -275,35 +240,30 @@ public final class SharedLoopbackTransport implements Transport, PortRegistry {
         // Nobody waits any more (timed out or interrupted): give the port back unless we hold it anyway.
         synchronized (portLock) {
             if (requestId != 0 && !holds.containsKey(port)) {
-                link.send(SharedWire.control(SharedWire.OP_RELEASE, port, 0));
+                send(SharedWire.control(SharedWire.OP_RELEASE, port, 0));
             }
         }
     }
 
-    private void linkDown(String reason) {
-        downReason = reason;
+    /**
+     * Waits for the daemon's word on which guests are served, which it sends right after the hello: a
+     * process that connects to a guest right after joining must not find it unknown. Call once started.
+     */
+    void awaitGuests() throws IOException {
+        DaemonAnswer.await(guestsKnown, name, "which guests it has");
+    }
+
+    /** Fails the binds still waiting for the daemon; connections are reset next. */
+    @Override
+    protected void linkDown(String reason) {
+        hostSide.linkDown();
+        guestsKnown.completeExceptionally(Errno.ENODEV.exception("shared machine " + name + " is gone: " + reason));
         for (Integer id : requests.keySet()) {
             CompletableFuture<Integer> answer = requests.remove(id);
             if (answer != null) {
                 answer.completeExceptionally(Errno.ENODEV.exception("shared machine " + name + " is gone: " + reason));
             }
         }
-        receiver.transportReset(this, VsockAddress.CID_ANY);
-    }
-
-    /** Packets from the daemon not addressed CID 1 to CID 1, or control frames not understood, dropped. */
-    public long droppedPackets() {
-        return dropped.get();
-    }
-
-    /** Why the link to the daemon went down, or null while it is up. */
-    public String downReason() {
-        return downReason;
-    }
-
-    @Override
-    public void close() {
-        link.close();
     }
 
     @Override

@@ -23,7 +23,9 @@ import java.util.List;
  * a {@link Machine} of its own whose LOCAL transport (CID 1) and port space are the machine's, so
  * {@code nc -l 5000} in one shell and {@code nc 1 5000} in another talk over CID 1 without a kernel
  * loopback. Under it runs a small daemon ({@link SharedMachineDaemon}) that the first process starts
- * and that exits by itself some seconds after the last process leaves.
+ * and that exits by itself some seconds after the last process leaves. Each process is also the host
+ * (CID 2, H2G) of the guests that a device process serves on the machine ({@link GuestRelay},
+ * {@code vsock device}), so {@code nc 3 5000} in any shell reaches guest 3.
  *
  * <pre>{@code
  * try (Machine m = SharedMachine.connect(SharedMachine.DEFAULT_NAME)) {
@@ -65,8 +67,16 @@ public final class SharedMachine {
      */
     public static Machine connect(Path dir, Duration daemonIdleExit) throws IOException {
         Rendezvous.checkPrivate(dir);
-        SharedLoopbackTransport local = join(dir, daemonIdleExit);
-        return Machine.builder().name("shared:" + dir.getFileName()).transport(local).portRegistry(local).build();
+        SharedLoopbackTransport local = new SharedLoopbackTransport(join(dir, daemonIdleExit), dir.getFileName().toString());
+        Machine m = Machine.builder().name("shared:" + dir.getFileName()).transport(local).transport(local.hostSide())
+                .portRegistry(local).build();
+        try {
+            local.awaitGuests();
+        } catch (IOException e) {
+            m.close();
+            throw e;
+        }
+        return m;
     }
 
     /** Where machine {@code name} of this user meets: created 0700 if needed; EACCES if it is not private. */
@@ -74,8 +84,11 @@ public final class SharedMachine {
         return Rendezvous.forMachine(name);
     }
 
-    /** Connects to the daemon, starting one when none answers; retries while a daemon is starting or exiting. */
-    private static SharedLoopbackTransport join(Path dir, Duration idle) throws IOException {
+    /**
+     * Connects to the daemon, starting one when none answers; retries while a daemon is starting or
+     * exiting. The link is not started.
+     */
+    static UnixLink join(Path dir, Duration idle) throws IOException {
         long deadline = System.nanoTime() + CONNECT_TIMEOUT.toNanos();
         Process started = null;
         int starts = 0;
@@ -86,7 +99,7 @@ public final class SharedMachine {
                 try {
                     SharedWire.writeHello(ch);
                     SharedWire.readHello(ch);
-                    return new SharedLoopbackTransport(UnixLink.over(ch, "shared-" + dir.getFileName()), dir.getFileName().toString());
+                    return UnixLink.over(ch, "shared-" + dir.getFileName());
                 } catch (IOException e) {
                     ch.close();
                     last = e; // a daemon on its way out turned us away: start the next one

@@ -1,10 +1,11 @@
 package io.vsock4j.transport.shared;
 
 import io.vsock4j.VsockAddress;
-import io.vsock4j.engine.Packet;
-import io.vsock4j.engine.VirtioVsock;
+import io.vsock4j.wire.Packet;
+import io.vsock4j.wire.VirtioVsock;
 import io.vsock4j.spi.Errno;
 import io.vsock4j.transport.link.PacketLink;
+import io.vsock4j.transport.link.UnixAcceptor;
 import io.vsock4j.transport.link.UnixLink;
 import jdk.net.ExtendedSocketOptions;
 import jdk.net.UnixDomainPrincipal;
@@ -43,13 +44,19 @@ import java.util.concurrent.ThreadLocalRandom;
  *       reserved range, from a moving start as af_vsock.c does; RELEASE frees one.</li>
  *   <li>A process whose connection closes (it exited or was killed) loses all its ports at once, and
  *       every other process is told they are GONE, so its connections to them reset instead of hanging.</li>
+ *   <li>The machine's H2G: a device process (vsock device) SERVEs the CIDs of its guests and carries
+ *       their packets. A packet from the host (CID 2, a process's own port) to a served CID goes to that
+ *       device; a guest's packet to CID 2, from the device that serves the guest, goes to the owner of
+ *       its destination port (ports are the machine's, whatever the CID, as in the kernel). Every
+ *       process hears the served CIDs (GUESTS) when it joins and whenever they change, and a device's
+ *       RESET of one guest (its VMM left) is passed to every process.</li>
  *   <li>Only this user gets in: the directory is private ({@link Rendezvous}), the socket 0600, and the
  *       peer's credentials (SO_PEERCRED) must name the directory's owner.</li>
  *   <li>One daemon per directory: it holds {@value Rendezvous#LOCK} locked for its life. It exits by
  *       itself once no process has been connected for the idle time.</li>
  * </ul>
  *
- * <p>Threads: one acceptor; one virtual thread per hello; two threads per process's link (its reader
+ * <p>Threads: a {@link UnixAcceptor}: one acceptor, one virtual thread per hello; two threads per process's link (its reader
  * runs {@link #packet} and {@link #left} for that process). Tables are guarded by {@code lock}; packets
  * are only queued on links while it is held, never written.
  */
@@ -67,8 +74,13 @@ public final class SharedMachineDaemon {
     private final Map<Integer, Client> owners = new HashMap<>();
     /** Guarded by lock. */
     private final Set<Client> clients = new HashSet<>();
-    /** When the last client left (System.nanoTime), valid while clients is empty. Guarded by lock. */
-    private long idleSince = System.nanoTime();
+    /** Which process carries each guest CID's packets. Guarded by lock. */
+    private final Map<Integer, Client> guestServers = new HashMap<>();
+    /**
+     * When the last client left, or the daemon began serving (System.nanoTime), valid while clients is
+     * empty. Guarded by lock.
+     */
+    private long idleSince;
     /** Guarded by lock. */
     private boolean closing;
     /** Where the next ALLOC search starts. Guarded by lock. */
@@ -83,6 +95,8 @@ public final class SharedMachineDaemon {
         final PacketLink link;
         /** Guarded by the daemon's lock. */
         final Set<Integer> ports = new HashSet<>();
+        /** The guest CIDs it serves. Guarded by the daemon's lock. */
+        final Set<Integer> guests = new HashSet<>();
 
         Client(int id, PacketLink link) {
             this.id = id;
@@ -126,7 +140,12 @@ public final class SharedMachineDaemon {
             Files.createFile(pid, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
             Files.writeString(pid, ProcessHandle.current().pid() + "\n", StandardCharsets.US_ASCII);
             log("serving " + socket + " for user " + user);
-            Thread.ofPlatform().name("vsock4j-shared-accept").daemon(true).start(this::acceptLoop);
+            synchronized (lock) {
+                // The idle time counts from here, not from the JVM's start: on a loaded machine the
+                // start-up alone could use it up before the process that started us can connect.
+                idleSince = System.nanoTime();
+            }
+            UnixAcceptor.start(server, "vsock4j-shared", this::admit, refused -> log("refused a process: " + refused.getMessage()));
             waitUntilIdle();
             server.close();
             Files.deleteIfExists(socket);
@@ -175,57 +194,37 @@ public final class SharedMachineDaemon {
         }
     }
 
-    private void acceptLoop() {
-        while (true) {
-            SocketChannel ch;
-            try {
-                ch = server.accept();
-            } catch (IOException closed) {
-                return;
-            }
-            Thread.ofVirtual().name("vsock4j-shared-hello").start(() -> admit(ch));
+    /** Checks the peer and the hello, then switches its packets; throws (the acceptor disconnects it) if it fails. */
+    private void admit(SocketChannel ch) throws IOException {
+        UnixDomainPrincipal peer = ch.getOption(ExtendedSocketOptions.SO_PEERCRED);
+        if (!peer.user().getName().equals(user)) {
+            throw Errno.EACCES.exception("process of user " + peer.user().getName() + " refused (machine of " + user + ")");
         }
-    }
-
-    /** Checks the peer and the hello, then switches its packets; a peer that fails is disconnected. */
-    private void admit(SocketChannel ch) {
-        try {
-            UnixDomainPrincipal peer = ch.getOption(ExtendedSocketOptions.SO_PEERCRED);
-            if (!peer.user().getName().equals(user)) {
-                throw Errno.EACCES.exception("process of user " + peer.user().getName() + " refused (machine of " + user + ")");
+        SharedWire.readHello(ch);
+        Client c;
+        synchronized (lock) {
+            if (closing) {
+                throw Errno.ECONNREFUSED.exception("daemon is exiting");
             }
-            SharedWire.readHello(ch);
-            Client c;
-            synchronized (lock) {
-                if (closing) {
-                    throw Errno.ECONNREFUSED.exception("daemon is exiting");
-                }
-                int id = nextClientId++;
-                c = new Client(id, UnixLink.over(ch, "shared-daemon-" + id));
-                SharedWire.writeHello(ch); // 8 bytes into an empty socket buffer: does not block
-                clients.add(c);
-                lock.notifyAll();
-            }
-            log("process " + c.id + " joined");
-            c.link.start(new PacketLink.Receiver() {
-                @Override
-                public void packet(Packet p) {
-                    SharedMachineDaemon.this.packet(c, p);
-                }
-
-                @Override
-                public void down(String reason) {
-                    left(c, reason);
-                }
-            });
-        } catch (IOException | RuntimeException e) {
-            log("refused a process: " + e.getMessage());
-            try {
-                ch.close();
-            } catch (IOException ignored) {
-                // Refused either way.
-            }
+            int id = nextClientId++;
+            c = new Client(id, UnixLink.over(ch, "shared-daemon-" + id));
+            SharedWire.writeHello(ch); // 8 bytes into an empty socket buffer: does not block
+            clients.add(c);
+            c.link.send(SharedWire.guests(servedGuests())); // queued; the link writes it once started
+            lock.notifyAll();
         }
+        log("process " + c.id + " joined");
+        c.link.start(new PacketLink.Receiver() {
+            @Override
+            public void packet(Packet p) {
+                SharedMachineDaemon.this.packet(c, p);
+            }
+
+            @Override
+            public void down(String reason) {
+                left(c, reason);
+            }
+        });
     }
 
     // ------------------------------------------------------------------------------------------------
@@ -236,20 +235,26 @@ public final class SharedMachineDaemon {
             control(from, p);
             return;
         }
-        if (p.srcCid != VsockAddress.CID_LOCAL || p.dstCid != VsockAddress.CID_LOCAL) {
-            return; // a shared machine has CID 1 only
-        }
         Client to;
         synchronized (lock) {
-            if (p.op != VirtioVsock.OP_RST && owners.get(p.srcPort) != from) {
-                return;
+            if (p.srcCid == VsockAddress.CID_LOCAL && p.dstCid == VsockAddress.CID_LOCAL
+                    || p.srcCid == VsockAddress.CID_HOST && (p.dstCid >>> 32) == 0
+                    && Integer.compareUnsigned((int) p.dstCid, VsockAddress.CID_HOST) > 0) {
+                // From a process's own port, to CID 1 or to a guest.
+                if (p.op != VirtioVsock.OP_RST && owners.get(p.srcPort) != from) {
+                    return;
+                }
+                to = p.dstCid == VsockAddress.CID_LOCAL ? owners.get(p.dstPort) : guestServers.get((int) p.dstCid);
+            } else if (p.dstCid == VsockAddress.CID_HOST && (p.srcCid >>> 32) == 0 && from.guests.contains((int) p.srcCid)) {
+                to = owners.get(p.dstPort); // from a guest, by the device that serves it
+            } else {
+                return; // nobody may send this here
             }
-            to = owners.get(p.dstPort);
         }
         if (to != null) {
             to.link.send(p);
         } else if (p.op != VirtioVsock.OP_RST) {
-            from.link.send(Packet.resetFor(p));
+            from.link.send(Packet.resetFor(p)); // no such port, or a guest nobody serves now
         }
     }
 
@@ -283,10 +288,46 @@ public final class SharedMachineDaemon {
                         from.ports.remove(port);
                     }
                 }
+                case SharedWire.OP_SERVE -> {
+                    int cid = port;
+                    Client server = guestServers.get(cid);
+                    if (Integer.compareUnsigned(cid, VsockAddress.CID_HOST) <= 0 || cid == VsockAddress.CID_ANY) {
+                        from.link.send(SharedWire.refused(cid, request, Errno.EINVAL));
+                    } else if (server != null && server != from) {
+                        from.link.send(SharedWire.refused(cid, request, Errno.EADDRINUSE));
+                    } else {
+                        guestServers.put(cid, from);
+                        from.guests.add(cid);
+                        from.link.send(SharedWire.control(SharedWire.OP_GRANTED, cid, request));
+                        tellGuests();
+                    }
+                }
+                case SharedWire.OP_RESET -> {
+                    if (from.guests.contains(port)) {
+                        for (Client other : clients) {
+                            if (other != from) {
+                                other.link.send(SharedWire.control(SharedWire.OP_RESET, port, 0));
+                            }
+                        }
+                    }
+                }
                 default -> {
                     // Not a request; ignore it, as a switch ignores what it does not understand.
                 }
             }
+        }
+    }
+
+    /** The served guest CIDs, ascending. Under lock. */
+    private int[] servedGuests() {
+        return guestServers.keySet().stream().mapToInt(Integer::intValue).sorted().toArray();
+    }
+
+    /** Every process hears the new set of guests. Under lock. */
+    private void tellGuests() {
+        int[] cids = servedGuests();
+        for (Client c : clients) {
+            c.link.send(SharedWire.guests(cids));
         }
     }
 
@@ -320,6 +361,11 @@ public final class SharedMachineDaemon {
                 owners.remove(port, c);
             }
             c.ports.clear();
+            if (!c.guests.isEmpty()) {
+                guestServers.keySet().removeAll(c.guests);
+                c.guests.clear();
+                tellGuests(); // those guests are unreachable now, and their connections reset
+            }
             if (freed.length > 0) {
                 for (Client other : clients) {
                     for (int i = 0; i < freed.length; i += SharedWire.MAX_PORTS_PER_GONE) {

@@ -9,7 +9,7 @@ import io.vsock4j.VsockSeqpacketServerSocket;
 import io.vsock4j.VsockSeqpacketSocket;
 import io.vsock4j.VsockServerSocket;
 import io.vsock4j.VsockSocket;
-import io.vsock4j.spi.SocketProvider;
+import io.vsock4j.SocketProvider;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.Test;

@@ -1,11 +1,13 @@
 package io.vsock4j.transport.kernel;
 
+import io.vsock4j.Vsock;
+import io.vsock4j.machines.Machines;
 import io.vsock4j.SocketType;
 import io.vsock4j.VsockAddress;
 import io.vsock4j.VsockServerSocket;
 import io.vsock4j.VsockSocket;
 import io.vsock4j.core.Machine;
-import io.vsock4j.spi.SocketProvider;
+import io.vsock4j.SocketProvider;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -100,11 +102,11 @@ class KernelGuardTest {
 
     @Test
     void theKernelChoiceFailsLoudlyAndAutoFallsBackToTheJavaLoopback() throws IOException {
-        assertThatThrownBy(() -> KernelVsock.provider("kernel")).isExactlyInstanceOf(IOException.class).hasMessageContaining("refuses");
-        SocketProvider auto = KernelVsock.auto(OUTSIDE);
+        assertThatThrownBy(() -> Vsock.provider("kernel")).isExactlyInstanceOf(IOException.class).hasMessageContaining("refuses");
+        SocketProvider auto = Machines.auto(OUTSIDE);
         assertThat(auto).isInstanceOf(Machine.class);
         ((Machine) auto).close();
-        assertThatThrownBy(() -> KernelVsock.provider("tcp")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> Vsock.provider("tcp")).isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test

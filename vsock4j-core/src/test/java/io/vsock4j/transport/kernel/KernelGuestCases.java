@@ -1,5 +1,6 @@
 package io.vsock4j.transport.kernel;
 
+import io.vsock4j.Vsock;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 import io.vsock4j.VsockAddress;
@@ -22,9 +23,9 @@ public class KernelGuestCases {
 
     @Test
     void autoPicksTheKernelWhereItHasALoopback() throws IOException {
-        assertThat(KernelVsock.provider("auto")).isInstanceOf(KernelProvider.class);
-        assertThat(KernelVsock.provider("kernel")).isInstanceOf(KernelProvider.class);
-        assertThat(KernelVsock.provider("java").name()).isEqualTo("loopback");
+        assertThat(Vsock.provider("auto")).isInstanceOf(KernelProvider.class);
+        assertThat(Vsock.provider("kernel")).isInstanceOf(KernelProvider.class);
+        assertThat(Vsock.provider("java").name()).isEqualTo("loopback");
     }
 
     @Test

@@ -1,7 +1,10 @@
 package io.vsock4j.transport.kernel;
 
+import io.vsock4j.testing.QemuGuest;
+
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.Timeout;
 
 import java.io.File;
 import java.io.IOException;
@@ -27,8 +30,9 @@ class KernelInGuestTest {
     private static final int GUEST_TIMEOUT_SECONDS = 480;
 
     @TestFactory
+    @Timeout(GUEST_TIMEOUT_SECONDS * 3 + 180) // run.sh may run the guest three times (--retry-jvm-crash 2)
     Stream<DynamicTest> kernelProviderInsideTheGuest() throws Exception {
-        Path root = repositoryRoot();
+        Path root = QemuGuest.repositoryRoot();
         Path dir = Path.of("target", "kernel-guest").toAbsolutePath();
         Files.createDirectories(dir);
         Path results = dir.resolve("results.tsv");
@@ -53,7 +57,7 @@ class KernelInGuestTest {
         List<String> lines = Files.readAllLines(results, StandardCharsets.UTF_8);
         List<DynamicTest> tests = new ArrayList<>();
         tests.add(DynamicTest.dynamicTest("guest run completed", () -> {
-            assertThat(lines).as("results").hasSizeGreaterThan(40);
+            assertThat(lines).as("results").hasSizeGreaterThanOrEqualTo(6);
             assertThat(lines).as("tests skipped in the guest").noneMatch(l -> l.startsWith("SKIP"));
             for (Class<?> c : GuestMain.CLASSES) {
                 assertThat(lines).as("results of " + c.getSimpleName())
@@ -71,15 +75,6 @@ class KernelInGuestTest {
             }));
         }
         return tests.stream();
-    }
-
-    private static Path repositoryRoot() {
-        for (Path d = Path.of("").toAbsolutePath(); d != null; d = d.getParent()) {
-            if (Files.isExecutable(d.resolve("guest/run.sh"))) {
-                return d;
-            }
-        }
-        throw new IllegalStateException("guest/run.sh not found above " + Path.of("").toAbsolutePath());
     }
 
     /** Surefire's real test class path (java.class.path may be a manifest-only jar in /tmp, which the guest cannot see). */

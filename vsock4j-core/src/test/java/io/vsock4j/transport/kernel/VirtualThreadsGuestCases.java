@@ -5,7 +5,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import io.vsock4j.VsockAddress;
 import io.vsock4j.VsockServerSocket;
 import io.vsock4j.VsockSocket;
-import io.vsock4j.spi.SocketProvider;
+import io.vsock4j.SocketProvider;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;

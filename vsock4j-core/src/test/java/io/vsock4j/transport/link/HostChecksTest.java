@@ -6,8 +6,8 @@ import io.vsock4j.VsockSeqpacketSocket;
 import io.vsock4j.VsockServerSocket;
 import io.vsock4j.VsockSocket;
 import io.vsock4j.core.Machine;
-import io.vsock4j.engine.Packet;
-import io.vsock4j.engine.VirtioVsock;
+import io.vsock4j.wire.Packet;
+import io.vsock4j.wire.VirtioVsock;
 import io.vsock4j.spi.TransportRole;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -18,6 +18,7 @@ import java.net.SocketTimeoutException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -154,6 +155,34 @@ class HostChecksTest {
         assertThat(inB.getInputStream().read()).isEqualTo(1);
         inB.getOutputStream().write(2);
         assertThat(fromA.getInputStream().read()).isEqualTo(2);
+    }
+
+    @Test
+    void siblingsReachOnlyGuestsThatShareAGroup() throws Exception {
+        HostTransport h2g = new HostTransport("h", true);
+        host(h2g);
+        Machine a = guest("a", h2g.attachInMemory(3, Set.of("red")));
+        Machine b = guest("b", h2g.attachInMemory(4, Set.of("red", "blue")));
+        Machine c = guest("c", h2g.attachInMemory(5, Set.of("blue")));
+        track(VsockServerSocket.bind(a, VsockAddress.of(VsockAddress.CID_ANY, 80)));
+        VsockServerSocket sb = track(VsockServerSocket.bind(b, VsockAddress.of(VsockAddress.CID_ANY, 80)));
+        VsockSocket fromC = track(VsockSocket.connect(c, VsockAddress.of(4, 80, VsockAddress.FLAG_TO_HOST)));
+        assertThat(track(sb.accept()).getRemoteAddress().cid()).isEqualTo(5);
+        long dropped = h2g.droppedPackets();
+        VsockSocket s = track(VsockSocket.open(c));
+        s.setOption(VsockOptions.CONNECT_TIMEOUT, Duration.ofMillis(300));
+        // c and a share no group: the host drops c's request, as vhost-device-vsock does on a group mismatch.
+        assertThatThrownBy(() -> s.connect(VsockAddress.of(3, 80, VsockAddress.FLAG_TO_HOST)))
+                .isInstanceOf(SocketTimeoutException.class).hasMessageStartingWith("ETIMEDOUT");
+        assertThat(h2g.droppedPackets()).isGreaterThan(dropped);
+        assertThat(fromC.getRemoteAddress().cid()).isEqualTo(4);
+    }
+
+    @Test
+    void aGuestWithoutGroupsIsRefused() {
+        HostTransport h2g = new HostTransport("h", true);
+        host(h2g);
+        assertThatThrownBy(() -> h2g.attachInMemory(3, Set.of())).isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test

@@ -3,7 +3,7 @@ package io.vsock4j.transport.link;
 import io.vsock4j.VsockAddress;
 import io.vsock4j.VsockServerSocket;
 import io.vsock4j.VsockSocket;
-import io.vsock4j.core.Topology;
+import io.vsock4j.machines.Topology;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;

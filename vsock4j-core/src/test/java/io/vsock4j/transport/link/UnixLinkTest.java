@@ -6,9 +6,9 @@ import io.vsock4j.VsockSeqpacketSocket;
 import io.vsock4j.VsockServerSocket;
 import io.vsock4j.VsockSocket;
 import io.vsock4j.core.Machine;
-import io.vsock4j.engine.Packet;
-import io.vsock4j.engine.VirtioVsock;
-import io.vsock4j.engine.VirtioVsockHeader;
+import io.vsock4j.wire.Packet;
+import io.vsock4j.wire.VirtioVsock;
+import io.vsock4j.wire.VirtioVsockHeader;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -234,17 +234,24 @@ class UnixLinkTest {
         for (int i = 0; i < 1024; i++) {
             many.put(frame.duplicate());
         }
+        long sentBytes = 0;
         boolean dropped = false;
         for (int i = 0; i < 2 * UnixLink.MAX_QUEUED_PACKETS / 1024 + 16 && !dropped; i++) {
             many.flip();
             try {
                 while (many.hasRemaining()) {
-                    ch.write(many);
+                    sentBytes += ch.write(many);
                 }
             } catch (IOException e) {
                 dropped = true; // the host hung up on us
             }
         }
+        long sentRequests = sentBytes / frame.capacity();
+        assertThat(dropped).as("the host hung up while the peer was still sending (%d requests in)", sentRequests)
+                .isTrue();
+        // It hung up because its queue of unread RSTs passed the bound, not earlier: it had read more
+        // requests than that, and every one it read still had its RST queued or in our socket buffer.
+        assertThat(sentRequests).isGreaterThan(UnixLink.MAX_QUEUED_PACKETS);
         awaitGuests(0);
     }
 

@@ -5,7 +5,9 @@ import io.vsock4j.VsockServerSocket;
 import io.vsock4j.VsockSocket;
 import io.vsock4j.core.Machine;
 
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -27,7 +29,28 @@ import java.util.StringJoiner;
  * Either way it runs until killed or until its stdin closes (so it never outlives the test).
  */
 public final class SharedPeerMain {
+    /** A started peer and what it printed after READY. */
+    record Started(Process process, String ready) {
+    }
+
     private SharedPeerMain() {
+    }
+
+    /** Starts a peer in a new JVM with this test JVM's java and class path: {@code MODE DIR ARGS...}. */
+    static Started start(Path dir, Object... modeAndArgs) throws IOException {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<String> command = new ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path"),
+                SharedPeerMain.class.getName(), modeAndArgs[0].toString(), dir.toString()));
+        for (int i = 1; i < modeAndArgs.length; i++) {
+            command.add(modeAndArgs[i].toString());
+        }
+        Process peer = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        String line = new BufferedReader(new InputStreamReader(peer.getInputStream(), StandardCharsets.UTF_8)).readLine();
+        if (line == null || !line.startsWith("READY")) {
+            peer.destroyForcibly();
+            throw new IllegalStateException("the peer's first line was '" + line + "', not READY");
+        }
+        return new Started(peer, line.substring(5).trim());
     }
 
     public static void main(String[] args) throws Exception {

@@ -1,0 +1,94 @@
+package io.vsock4j.cli.proxy;
+
+import io.vsock4j.SocketProvider;
+import io.vsock4j.VsockAddress;
+import io.vsock4j.VsockServerSocket;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+
+/**
+ * The listening side of a proxy: a vsock port (vsock to TCP) or a TCP address (TCP to vsock). Bound when
+ * made, so a port in use fails at start-up; {@link #close()} from another thread wakes a blocked
+ * {@link #accept()}, which then throws.
+ */
+interface Inbound extends Closeable {
+    /** The next connection; throws once closed. */
+    End accept() throws IOException;
+
+    /** For messages: what is listened on. */
+    String describe();
+
+    /** The bound port (the one chosen when 0 was asked for). */
+    int port();
+
+    @Override
+    void close() throws IOException;
+
+    static Inbound vsock(SocketProvider provider, int port) throws IOException {
+        VsockServerSocket server = VsockServerSocket.bind(provider, VsockAddress.of(VsockAddress.CID_ANY, port));
+        return new Inbound() {
+            @Override
+            public End accept() throws IOException {
+                return End.of(server.accept());
+            }
+
+            @Override
+            public String describe() {
+                return "vsock " + server.getLocalAddress() + " on " + provider.name();
+            }
+
+            @Override
+            public int port() {
+                return server.getLocalAddress().port();
+            }
+
+            @Override
+            public void close() throws IOException {
+                server.close();
+            }
+        };
+    }
+
+    static Inbound tcp(InetSocketAddress address) throws IOException {
+        ServerSocket server = new ServerSocket();
+        try {
+            server.setReuseAddress(true);
+            server.bind(address);
+        } catch (IOException e) {
+            server.close();
+            throw new IOException("cannot listen on tcp " + address + ": " + e.getMessage(), e);
+        }
+        return new Inbound() {
+            @Override
+            public End accept() throws IOException {
+                Socket s = server.accept();
+                try {
+                    s.setTcpNoDelay(true);
+                    return End.of(s);
+                } catch (IOException e) {
+                    s.close();
+                    throw e;
+                }
+            }
+
+            @Override
+            public String describe() {
+                return "tcp " + server.getLocalSocketAddress();
+            }
+
+            @Override
+            public int port() {
+                return server.getLocalPort();
+            }
+
+            @Override
+            public void close() throws IOException {
+                server.close();
+            }
+        };
+    }
+}

@@ -1,0 +1,127 @@
+package io.vsock4j.transport.vhostuser;
+
+import io.vsock4j.virtqueue.DescriptorChain;
+import io.vsock4j.wire.Packet;
+import io.vsock4j.wire.VirtioVsock;
+import io.vsock4j.wire.VirtioVsockHeader;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/**
+ * Packets in and out of a guest's buffers, the vsock device's codec between virtqueue chains and
+ * {@link Packet}s.
+ *
+ * <p><b>tx</b> (guest to host): the driver's chain is device-readable only and holds a 44-byte
+ * {@code virtio_vsock_hdr} followed by exactly {@code len} payload bytes, split over its buffers any way
+ * the driver likes (Linux puts the header in one buffer and the payload in the next). A chain that is
+ * shorter than a header, carries writable buffers, disagrees with its own {@code len}, or fails
+ * {@link VirtioVsockHeader#validate} is refused: {@link #read} returns null and {@link #refusal} says why.
+ * The guest is not trusted, so the header is copied out of shared memory once and only the copy is read.
+ *
+ * <p><b>rx</b> (host to guest): the driver posts device-writable buffers, in Linux 4 KiB each. A packet
+ * whose payload does not fit one chain goes out in pieces, each with its own header and {@code len},
+ * and for SEQPACKET the EOM/EOR flags only on the last piece, as vhost_transport_do_send_pkt does, so
+ * the guest sees one message.
+ *
+ * <p>Thread: one, the device's ring thread; the scratch header is reused.
+ */
+final class GuestPackets {
+    private static final int HEADER = VirtioVsock.HEADER_SIZE_BYTES;
+    private final byte[] header = new byte[HEADER];
+    private final ByteBuffer headerBuffer = ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN);
+    private String refusal;
+
+    /** Why the last {@link #read} returned null. */
+    String refusal() {
+        return refusal;
+    }
+
+    /** The packet in {@code chain}'s readable buffers, or null if the chain is refused. */
+    Packet read(DescriptorChain chain) {
+        if (chain.writableCount() != 0) {
+            return refuse("a tx chain with " + chain.writableCount() + " device-writable buffers");
+        }
+        long bytes = chain.readableBytes();
+        if (bytes < HEADER) {
+            return refuse("a tx chain of " + bytes + " bytes, shorter than the header");
+        }
+        copyOut(chain, 0, header, 0, HEADER);
+        Packet p = VirtioVsockHeader.decode(headerBuffer.clear());
+        String invalid = VirtioVsockHeader.validate(p);
+        if (invalid != null) {
+            return refuse(invalid);
+        }
+        if (bytes - HEADER != Integer.toUnsignedLong(p.len)) {
+            return refuse("header len " + Integer.toUnsignedString(p.len) + " but " + (bytes - HEADER) + " payload bytes in the chain");
+        }
+        if (p.len > 0) {
+            p.payload = new byte[p.len];
+            copyOut(chain, HEADER, p.payload, 0, p.len);
+        }
+        return p;
+    }
+
+    private Packet refuse(String why) {
+        refusal = why;
+        return null;
+    }
+
+    /**
+     * Writes the part of {@code p}'s payload from byte {@code from} on that fits into {@code chain}'s
+     * writable buffers, behind a header of its own. Returns the payload bytes written, or -1 when the
+     * chain cannot hold even a header (nothing written).
+     */
+    int write(Packet p, int from, DescriptorChain chain) {
+        long room = chain.writableBytes() - HEADER;
+        if (chain.readableCount() != 0 || room < 0) {
+            return -1;
+        }
+        int piece = (int) Math.min(p.len - from, room);
+        boolean last = from + piece == p.len;
+        VirtioVsockHeader.encode(p, headerBuffer.clear());
+        headerBuffer.putInt(VirtioVsockHeader.OFFSET_LEN, piece);
+        if (!last && p.type == VirtioVsock.TYPE_SEQPACKET) {
+            headerBuffer.putInt(VirtioVsockHeader.OFFSET_FLAGS, p.flags & ~(VirtioVsock.SEQ_EOM | VirtioVsock.SEQ_EOR));
+        }
+        copyIn(chain, 0, header, 0, HEADER);
+        if (piece > 0) {
+            copyIn(chain, HEADER, p.payload, p.payloadOffset + from, piece);
+        }
+        return piece;
+    }
+
+    /** Copies {@code len} bytes from the chain's readable bytes at {@code at} into {@code dst}. */
+    private static void copyOut(DescriptorChain chain, long at, byte[] dst, int off, int len) {
+        for (int i = 0; i < chain.readableCount() && len > 0; i++) {
+            MemorySegment buffer = chain.readable(i);
+            if (at >= buffer.byteSize()) {
+                at -= buffer.byteSize();
+                continue;
+            }
+            int n = (int) Math.min(len, buffer.byteSize() - at);
+            MemorySegment.copy(buffer, ValueLayout.JAVA_BYTE, at, dst, off, n);
+            at = 0;
+            off += n;
+            len -= n;
+        }
+    }
+
+    /** Copies {@code len} bytes of {@code src} into the chain's writable bytes at {@code at}. */
+    private static void copyIn(DescriptorChain chain, long at, byte[] src, int off, int len) {
+        for (int i = 0; i < chain.writableCount() && len > 0; i++) {
+            MemorySegment buffer = chain.writable(i);
+            if (at >= buffer.byteSize()) {
+                at -= buffer.byteSize();
+                continue;
+            }
+            int n = (int) Math.min(len, buffer.byteSize() - at);
+            MemorySegment.copy(src, off, buffer, ValueLayout.JAVA_BYTE, at, n);
+            at = 0;
+            off += n;
+            len -= n;
+        }
+    }
+}

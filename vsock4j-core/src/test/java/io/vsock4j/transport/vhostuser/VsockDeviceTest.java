@@ -1,0 +1,529 @@
+package io.vsock4j.transport.vhostuser;
+
+import io.vsock4j.VsockAddress;
+import io.vsock4j.VsockSeqpacketServerSocket;
+import io.vsock4j.VsockSeqpacketSocket;
+import io.vsock4j.VsockServerSocket;
+import io.vsock4j.VsockSocket;
+import io.vsock4j.core.Machine;
+import io.vsock4j.transport.link.HostTransport;
+import io.vsock4j.virtqueue.VirtioRing;
+import io.vsock4j.wire.Packet;
+import io.vsock4j.wire.VirtioVsock;
+import io.vsock4j.wire.VirtioVsockHeader;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+
+import static io.vsock4j.wire.VirtioVsock.OP_REQUEST;
+import static io.vsock4j.wire.VirtioVsock.OP_RESPONSE;
+import static io.vsock4j.wire.VirtioVsock.OP_RW;
+import static io.vsock4j.wire.VirtioVsock.TYPE_SEQPACKET;
+import static io.vsock4j.wire.VirtioVsock.TYPE_STREAM;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * The vsock device end to end without QEMU: {@link VhostUserVsock} on a Unix socket, a
+ * {@link TestFrontend} playing QEMU (memfd guest RAM, eventfds), and a {@link GuestDriver} playing the
+ * guest's virtio-vsock driver on that RAM, against a host machine whose H2G transport serves the guest.
+ * Each hostile case is followed by a good packet that must be served as if nothing happened.
+ */
+@Timeout(60)
+class VsockDeviceTest {
+    static final int CID = 3;
+    static final long FEATURES = VsockDevice.FEATURES | VhostUserFeatures.F_PROTOCOL_FEATURES;
+    static final int PORT = 5000;
+
+    @TempDir
+    Path dir;
+    HostTransport h2g;
+    Machine host;
+    VhostUserVsock device;
+    final List<AutoCloseable> closeLast = new ArrayList<>();
+
+    @BeforeEach
+    void startHost() {
+        h2g = new HostTransport("t", false);
+        host = Machine.builder().name("host").transport(h2g).build();
+    }
+
+    @AfterEach
+    void stopAll() throws Exception {
+        for (AutoCloseable c : closeLast.reversed()) {
+            c.close();
+        }
+        if (device != null) {
+            device.close();
+        }
+        host.close();
+    }
+
+    private VhostUserVsock startDevice() throws IOException {
+        device = VhostUserVsock.start(h2g, CID, dir.resolve("vm3.sock"));
+        return device;
+    }
+
+    /** A frontend that starts the device as QEMU does and a driver with {@code rxBuffers} 4 KiB rx buffers posted. */
+    private GuestDriver connectGuest(boolean eventIdx, int rxBuffers) throws IOException {
+        TestFrontend f = TestFrontend.connect(device.socketPath());
+        closeLast.add(f);
+        f.startLikeQemu();
+        f.driverStart(eventIdx ? FEATURES : FEATURES & ~(1L << VirtioRing.F_EVENT_IDX_BIT), new int[] {0, 0});
+        f.enable(GuestDriver.RX, true);
+        f.enable(GuestDriver.TX, true);
+        f.sync();
+        assertThat(h2g.guestCids()).containsExactly(CID);
+        GuestDriver g = new GuestDriver(f, eventIdx, CID);
+        if (rxBuffers > 0) {
+            g.postRx(rxBuffers, GuestDriver.RX_BUFFER_BYTES);
+        }
+        return g;
+    }
+
+    private GuestDriver startGuest() throws IOException {
+        startDevice();
+        return connectGuest(true, 64);
+    }
+
+    private VsockServerSocket listen(int port) throws IOException {
+        VsockServerSocket s = VsockServerSocket.bind(host, VsockAddress.of(VsockAddress.CID_ANY, port));
+        s.setSoTimeout(10_000);
+        closeLast.add(s);
+        return s;
+    }
+
+    /** The guest connects from {@code guestPort}: REQUEST, the host's RESPONSE in the rx ring, the host accepts. */
+    private VsockSocket guestConnects(GuestDriver guest, VsockServerSocket server, int guestPort) throws IOException {
+        guest.send(guest.packet(OP_REQUEST, TYPE_STREAM, guestPort, PORT));
+        assertResponse(guest.receiveSkippingCredit(), guestPort, PORT);
+        VsockSocket s = server.accept();
+        closeLast.add(s);
+        assertThat(s.getRemoteAddress()).isEqualTo(VsockAddress.of(CID, guestPort));
+        return s;
+    }
+
+    private static void assertResponse(Packet p, int guestPort, int hostPort) {
+        assertThat(p.op).as("%s", p).isEqualTo(OP_RESPONSE);
+        assertThat(p.srcCid).isEqualTo(2);
+        assertThat(p.srcPort).isEqualTo(hostPort);
+        assertThat(p.dstCid).isEqualTo(CID);
+        assertThat(p.dstPort).as("%s", p).isEqualTo(guestPort);
+    }
+
+    @Test
+    void aGuestRequestGetsAResponseInItsRxRingAndTheHostAccepts() throws Exception {
+        GuestDriver guest = startGuest();
+        VsockServerSocket server = listen(PORT);
+        guestConnects(guest, server, 1234);
+        assertThat(guest.awaitTxDone().len()).as("a tx chain comes back with nothing written").isZero();
+        assertThat(host.connectionCount()).isEqualTo(1);
+    }
+
+    @Test
+    void streamDataFlowsBothWaysAndAHostWriteLargerThanAnRxBufferArrivesInPieces() throws Exception {
+        GuestDriver guest = startGuest();
+        VsockServerSocket server = listen(PORT);
+        VsockSocket s = guestConnects(guest, server, 1234);
+
+        guest.send(guest.data(TYPE_STREAM, 1234, PORT, "hello from the guest".getBytes(StandardCharsets.US_ASCII)));
+        byte[] got = new byte[20];
+        s.setSoTimeout(10_000);
+        s.getInputStream().readNBytes(got, 0, got.length);
+        assertThat(new String(got, StandardCharsets.US_ASCII)).isEqualTo("hello from the guest");
+
+        byte[] sent = new byte[10_000];
+        new Random(1).nextBytes(sent);
+        s.getOutputStream().write(sent);
+        ByteArrayOutputStream received = new ByteArrayOutputStream();
+        List<Integer> pieces = new ArrayList<>();
+        while (received.size() < sent.length) {
+            GuestDriver.Received r = guest.receive();
+            Packet p = r.packet();
+            if (p.op == VirtioVsock.OP_CREDIT_UPDATE) {
+                continue;
+            }
+            assertThat(p.op).as("%s", p).isEqualTo(OP_RW);
+            assertThat(p.len).isLessThanOrEqualTo(GuestDriver.RX_BUFFER_BYTES - GuestDriver.HEADER);
+            assertThat(p.dstPort).isEqualTo(1234);
+            received.write(p.payload);
+            pieces.add(p.len);
+        }
+        assertThat(received.toByteArray()).isEqualTo(sent);
+        assertThat(pieces).as("each piece in its own rx buffer with its own header").hasSizeGreaterThanOrEqualTo(3)
+                .contains(GuestDriver.RX_BUFFER_BYTES - GuestDriver.HEADER);
+        RingCounters c = device.counters();
+        assertThat(c.txChains()).as("REQUEST and RW from the guest").isEqualTo(2);
+        assertThat(c.rxChains()).as("RESPONSE, the pieces, credit updates").isGreaterThanOrEqualTo(1 + pieces.size());
+        assertThat(c.interrupts()).isPositive().isLessThanOrEqualTo(c.wakeups() * 2);
+    }
+
+    @Test
+    void theHostConnectsToAGuestListener() throws Exception {
+        GuestDriver guest = startGuest();
+        CompletableFuture<VsockSocket> connect = CompletableFuture.supplyAsync(() -> {
+            try {
+                return VsockSocket.connect(host, VsockAddress.of(CID, 7000));
+            } catch (IOException e) {
+                throw new RuntimeException(e);
+            }
+        });
+        Packet request = guest.receiveSkippingCredit();
+        assertThat(request.op).isEqualTo(OP_REQUEST);
+        assertThat(request.dstPort).isEqualTo(7000);
+        Packet response = guest.packet(OP_RESPONSE, TYPE_STREAM, 7000, request.srcPort);
+        guest.send(response);
+        VsockSocket s = connect.get(10, TimeUnit.SECONDS);
+        closeLast.add(s);
+        s.getOutputStream().write(new byte[] {1, 2, 3});
+        Packet data = guest.receiveSkippingCredit();
+        assertThat(data.payload).containsExactly(1, 2, 3);
+    }
+
+    @Test
+    void aSeqpacketMessageLargerThanAnRxBufferKeepsEomOnItsLastPieceOnly() throws Exception {
+        GuestDriver guest = startGuest();
+        VsockSeqpacketServerSocket server = VsockSeqpacketServerSocket.bind(host, VsockAddress.of(VsockAddress.CID_ANY, PORT));
+        closeLast.add(server);
+        guest.send(guest.packet(OP_REQUEST, TYPE_SEQPACKET, 1234, PORT));
+        assertResponse(guest.receiveSkippingCredit(), 1234, PORT);
+        VsockSeqpacketSocket s = server.accept();
+        closeLast.add(s);
+
+        byte[] message = new byte[10_000];
+        new Random(2).nextBytes(message);
+        s.send(message);
+        ByteArrayOutputStream received = new ByteArrayOutputStream();
+        List<Integer> flags = new ArrayList<>();
+        while (received.size() < message.length) {
+            Packet p = guest.receiveSkippingCredit();
+            assertThat(p.op).isEqualTo(OP_RW);
+            assertThat(p.type).isEqualTo(TYPE_SEQPACKET);
+            received.write(p.payload);
+            flags.add(p.flags);
+        }
+        assertThat(received.toByteArray()).isEqualTo(message);
+        assertThat(flags).hasSizeGreaterThanOrEqualTo(3);
+        int eomOrEor = VirtioVsock.SEQ_EOM | VirtioVsock.SEQ_EOR;
+        assertThat(flags.subList(0, flags.size() - 1)).allMatch(f -> (f & eomOrEor) == 0);
+        assertThat(flags.getLast() & VirtioVsock.SEQ_EOM).isEqualTo(VirtioVsock.SEQ_EOM);
+    }
+
+    // ---- a hostile guest's tx chains ----
+
+    private static byte[] header(Packet p) {
+        return VirtioVsockHeader.encode(p);
+    }
+
+    private static byte[] withLen(byte[] header, int len) {
+        byte[] h = header.clone();
+        ByteBuffer.wrap(h).order(ByteOrder.LITTLE_ENDIAN).putInt(VirtioVsockHeader.OFFSET_LEN, len);
+        return h;
+    }
+
+    /**
+     * Sends a refused chain (built by {@code bad} from a REQUEST to the listener, which the host would
+     * answer if it got it), then a good REQUEST from {@code goodPort}: the bad chain comes back empty,
+     * the first answer in the rx ring is the good one's, and the host accepts only the good one.
+     */
+    private void refusedThenServed(GuestDriver guest, VsockServerSocket server, int goodPort, Runnable bad) throws Exception {
+        long usedBefore = guest.tx.usedIdx();
+        bad.run();
+        guest.tx.kick();
+        assertThat(guest.awaitTxDone().len()).isZero();
+        guestConnects(guest, server, goodPort);
+        assertThat(guest.tx.usedIdx()).isEqualTo((int) usedBefore + 2);
+    }
+
+    @Test
+    void malformedTxChainsAreRefusedAndTheNextGoodPacketIsServed() throws Exception {
+        GuestDriver guest = startGuest();
+        VsockServerSocket server = listen(PORT);
+        Packet request = guest.packet(OP_REQUEST, TYPE_STREAM, 666, PORT);
+        byte[] h = header(request);
+        Packet rw = guest.data(TYPE_STREAM, 666, PORT, new byte[100]);
+        int good = 2000;
+
+        // header len disagrees with the buffers: more payload than it says, and less
+        refusedThenServed(guest, server, good++, () -> guest.tx.publish(guest.txChain(header(rw), new byte[150])));
+        refusedThenServed(guest, server, good++, () -> guest.tx.publish(guest.txChain(header(rw), new byte[50])));
+        refusedThenServed(guest, server, good++, () -> guest.tx.publish(guest.txChain(withLen(h, 10), new byte[5])));
+        // a len over the 64 KiB a packet may carry, with the chain carrying all of it
+        byte[][] huge = new byte[10][];
+        huge[0] = header(guest.data(TYPE_STREAM, 666, PORT, new byte[0]));
+        huge[0] = withLen(huge[0], 70_000);
+        for (int i = 1; i < 10; i++) {
+            huge[i] = new byte[i < 9 ? 8192 : 70_000 - 8 * 8192];
+        }
+        refusedThenServed(guest, server, good++, () -> guest.tx.publish(guest.txChain(huge)));
+        // shorter than a header; a REQUEST with a payload
+        refusedThenServed(guest, server, good++, () -> guest.tx.publish(guest.txChain(Arrays.copyOf(h, 30))));
+        refusedThenServed(guest, server, good++, () -> guest.tx.publish(guest.txChain(withLen(h, 4), new byte[4])));
+        // device-writable buffers in a tx chain
+        refusedThenServed(guest, server, good++, () -> {
+            int hd = guest.tx.take();
+            int w = guest.tx.take();
+            guest.write(guest.tx.buffer(hd), h);
+            guest.tx.desc(hd, guest.tx.buffer(hd), h.length, 0, 0);
+            guest.tx.desc(w, guest.tx.buffer(w), 64, VirtioRing.DESC_F_WRITE, 0);
+            guest.tx.offerChain(new int[] {hd, w});
+        });
+        assertThat(host.connectionCount()).as("only the good requests got through").isEqualTo(good - 2000);
+    }
+
+    @Test
+    void aPacketWithAnotherCidAsSourceIsDroppedByTheHostTransport() throws Exception {
+        GuestDriver guest = startGuest();
+        VsockServerSocket server = listen(PORT);
+        Packet spoofed = guest.packet(OP_REQUEST, TYPE_STREAM, 666, PORT);
+        spoofed.srcCid = 4;
+        long dropped = h2g.droppedPackets();
+        guest.send(spoofed);
+        guest.awaitTxDone();
+        guestConnects(guest, server, 2000);
+        assertThat(h2g.droppedPackets()).isEqualTo(dropped + 1);
+        assertThat(host.connectionCount()).isEqualTo(1);
+    }
+
+    @Test
+    void aPacketLaidOutOverOddBuffersIsServed() throws Exception {
+        GuestDriver guest = startGuest();
+        VsockServerSocket server = listen(PORT);
+        VsockSocket s = guestConnects(guest, server, 1234);
+        byte[] payload = "split any way the driver likes".getBytes(StandardCharsets.US_ASCII);
+        byte[] h = header(guest.data(TYPE_STREAM, 1234, PORT, payload));
+        guest.sendRaw(Arrays.copyOfRange(h, 0, 10), Arrays.copyOfRange(h, 10, 30), Arrays.copyOfRange(h, 30, 44),
+                Arrays.copyOfRange(payload, 0, 7), Arrays.copyOfRange(payload, 7, payload.length));
+        s.setSoTimeout(10_000);
+        assertThat(s.getInputStream().readNBytes(payload.length)).isEqualTo(payload);
+    }
+
+    // ---- a hostile guest's rx buffers and rings ----
+
+    @Test
+    void anRxBufferSmallerThanAHeaderReadableOrOutsideMemoryIsGivenBackEmptyAndTheNextOneIsUsed() throws Exception {
+        startDevice();
+        GuestDriver guest = connectGuest(true, 0);
+        int small = guest.rx.take();
+        guest.rx.desc(small, guest.rx.buffer(small), 20, VirtioRing.DESC_F_WRITE, 0);
+        guest.rx.offerChain(new int[] {small});
+        int readable = guest.rx.take();
+        guest.rx.desc(readable, guest.rx.buffer(readable), 4096, 0, 0);
+        guest.rx.offerChain(new int[] {readable});
+        int outside = guest.rx.take();
+        guest.rx.desc(outside, GuestRam.REGION_BYTES + 0x1000, 4096, VirtioRing.DESC_F_WRITE, 0);
+        guest.rx.offerChain(new int[] {outside});
+        guest.postRx(4, GuestDriver.RX_BUFFER_BYTES);
+        VsockServerSocket server = listen(PORT);
+        guest.send(guest.packet(OP_REQUEST, TYPE_STREAM, 1234, PORT));
+        assertThat(guest.rx.awaitUsed()).isEqualTo(new GuestDriver.Used(small, 0));
+        assertThat(guest.rx.awaitUsed()).isEqualTo(new GuestDriver.Used(readable, 0));
+        assertThat(guest.rx.awaitUsed()).isEqualTo(new GuestDriver.Used(outside, 0));
+        assertResponse(guest.receiveSkippingCredit(), 1234, PORT);
+        assertThat(server.accept().getRemoteAddress().port()).isEqualTo(1234);
+    }
+
+    @Test
+    void descriptorsOutsideGuestMemoryAndLoopsAreDroppedAndTheDeviceGoesOn() throws Exception {
+        GuestDriver guest = startGuest();
+        VsockServerSocket server = listen(PORT);
+        byte[] h = header(guest.packet(OP_REQUEST, TYPE_STREAM, 666, PORT));
+        int good = 2000;
+        long[] outside = {
+            GuestRam.REGION_BYTES + 0x1000, // the hole between low and high RAM
+            GuestRam.REGION_BYTES - 20, // across the end of low RAM
+            GuestRam.HIGH_GUEST_PHYS_ADDR + GuestRam.REGION_BYTES - 20, // past the end of high RAM
+            -4096, // wraps
+        };
+        for (long address : outside) {
+            refusedThenServed(guest, server, good++, () -> {
+                int d = guest.tx.take();
+                guest.tx.desc(d, address, h.length, 0, 0);
+                guest.tx.offerChain(new int[] {d});
+            });
+        }
+        refusedThenServed(guest, server, good++, () -> {
+            int d = guest.tx.take();
+            guest.write(guest.tx.buffer(d), h);
+            guest.tx.link(new int[] {d});
+            guest.tx.desc(d, guest.tx.buffer(d), h.length, VirtioRing.DESC_F_NEXT, d); // a chain into itself
+            guest.tx.publish(d);
+        });
+        assertThat(host.connectionCount()).isEqualTo(good - 2000);
+    }
+
+    @Test
+    void aHeadOutsideTheTableBreaksTheTxRingUntilTheDriverResetsIt() throws Exception {
+        GuestDriver guest = startGuest();
+        VsockServerSocket server = listen(PORT);
+        int first = guest.txChain(guest.packet(OP_REQUEST, TYPE_STREAM, 1001, PORT));
+        int after = guest.txChain(guest.packet(OP_REQUEST, TYPE_STREAM, 1002, PORT));
+        guest.tx.publishAll(first, TestFrontend.RING_SIZE + 72, after);
+        guest.tx.kick();
+        // The device handles one batch before delivering, so once the first is answered the break happened.
+        assertResponse(guest.receiveSkippingCredit(), 1001, PORT);
+        assertThat(server.accept().getRemoteAddress().port()).isEqualTo(1001);
+        assertThat(guest.tx.usedIdx()).as("nothing after the bad entry is taken").isEqualTo(1);
+        TestFrontend f = guest.frontend;
+        assertThat(f.getVringBase(GuestDriver.TX).num()).as("GET_VRING_BASE: the index after the bad entry").isEqualTo(2);
+        assertThat(host.connectionCount()).isEqualTo(1);
+
+        // The driver resets the queue, as Linux does on a device reset: fresh ring, base 0, new eventfds.
+        guest.tx.reset();
+        f.send(VhostUserRequest.SET_VRING_BASE, new VringState(GuestDriver.TX, 0).encode());
+        f.kicks[GuestDriver.TX] = f.sendRingFd(VhostUserRequest.SET_VRING_KICK, GuestDriver.TX);
+        f.calls[GuestDriver.TX] = f.sendRingFd(VhostUserRequest.SET_VRING_CALL, GuestDriver.TX);
+        f.enable(GuestDriver.TX, true);
+        f.sync();
+        guestConnects(guest, server, 1003);
+    }
+
+    // ---- the VMM goes away ----
+
+    @Test
+    void aFrontendThatLeavesResetsTheHostsConnectionsAndTheNextFrontendIsServed() throws Exception {
+        GuestDriver guest = startGuest();
+        VsockServerSocket server = listen(PORT);
+        VsockSocket s = guestConnects(guest, server, 1234);
+        s.setSoTimeout(10_000);
+        CompletableFuture<Integer> read = CompletableFuture.supplyAsync(() -> {
+            try {
+                return s.getInputStream().read();
+            } catch (IOException e) {
+                throw new RuntimeException(e);
+            }
+        });
+        guest.frontend.close();
+        assertThatThrownBy(() -> read.get(10, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class)
+                .rootCause().isInstanceOf(IOException.class).hasMessageStartingWith("ECONNRESET");
+        assertThatThrownBy(() -> s.getOutputStream().write(1)).isInstanceOf(IOException.class);
+        assertThat(h2g.guestCids()).isEmpty();
+
+        GuestDriver next = connectGuest(true, 64);
+        VsockSocket again = guestConnects(next, server, 1234);
+        next.send(next.data(TYPE_STREAM, 1234, PORT, new byte[] {42}));
+        again.setSoTimeout(10_000);
+        assertThat(again.getInputStream().read()).isEqualTo(42);
+    }
+
+    // ---- what a device leaves behind ----
+
+    /** One device's life: a frontend, a connection, the frontend leaves, another one, close. */
+    private void deviceLife(VsockServerSocket server) throws Exception {
+        startDevice();
+        GuestDriver guest = connectGuest(true, 16);
+        VsockSocket s = guestConnects(guest, server, 1234);
+        guest.frontend.close();
+        s.setSoTimeout(10_000);
+        assertThatThrownBy(() -> s.getInputStream().read()).hasMessageStartingWith("ECONNRESET");
+        GuestDriver next = connectGuest(false, 16);
+        guestConnects(next, server, 1235);
+        device.close();
+        next.frontend.close();
+        assertThat(threads("vhost-user")).as("threads left after close").isEmpty();
+    }
+
+    private static List<String> threads(String prefix) {
+        return Thread.getAllStackTraces().keySet().stream().map(Thread::getName).filter(n -> n.startsWith(prefix)).toList();
+    }
+
+    /** This process's open descriptors, as "fd -> target". */
+    static List<String> openFds() throws IOException {
+        List<String> out = new ArrayList<>();
+        try (var fds = java.nio.file.Files.newDirectoryStream(Path.of("/proc/self/fd"))) {
+            for (Path fd : fds) {
+                try {
+                    out.add(fd.getFileName() + " -> " + java.nio.file.Files.readSymbolicLink(fd));
+                } catch (IOException e) {
+                    // the directory stream's own descriptor, gone by now
+                }
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void sessionsAndCloseLeaveNoThreadAndNoDescriptor() throws Exception {
+        VsockServerSocket server = listen(PORT);
+        deviceLife(server); // warm-up: classes, and whatever the JDK opens lazily
+        List<String> before = openFds();
+        for (int i = 0; i < 3; i++) {
+            deviceLife(server);
+        }
+        List<String> after = openFds();
+        assertThat(after).as("descriptors before: %s", before).hasSameSizeAs(before);
+        assertThat(threads("vhost-user")).isEmpty();
+    }
+
+    @Test
+    void aSecondDeviceForARunningGuestCidServesNothingAndLeaksNothing() throws Exception {
+        GuestDriver first = startGuest();
+        VhostUserVsock second = VhostUserVsock.start(h2g, CID, dir.resolve("second.sock"));
+        closeLast.add(second);
+        int baseline = fdsWithAProbe(second);
+        for (int i = 0; i < 3; i++) {
+            try (TestFrontend f = TestFrontend.connect(second.socketPath())) {
+                f.startLikeQemu();
+                f.driverStart(FEATURES, new int[] {0, 0});
+                f.enable(GuestDriver.RX, true);
+                f.enable(GuestDriver.TX, true);
+                f.sync();
+            }
+        }
+        assertThat(fdsWithAProbe(second)).as("descriptors, with a frontend connected").isEqualTo(baseline);
+        assertThat(h2g.guestCids()).containsExactly(CID);
+        guestConnects(first, listen(PORT), 1234);
+    }
+
+    /** Descriptors while a fresh frontend is connected (which also means the one before it is released). */
+    private static int fdsWithAProbe(VhostUserVsock device) throws Exception {
+        try (TestFrontend probe = TestFrontend.connect(device.socketPath())) {
+            probe.sync();
+            return openFds().size();
+        }
+    }
+
+    @Test
+    void anIdleDeviceSleeps() throws Exception {
+        GuestDriver guest = startGuest();
+        VsockServerSocket server = listen(PORT);
+        VsockSocket s = guestConnects(guest, server, 1234);
+        s.getOutputStream().write(new byte[3000]);
+        guest.receiveSkippingCredit();
+        Thread ring = Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().equals("vhost-user-vsock cid 3 rings")).findFirst().orElseThrow();
+        java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        long cpuBefore = mx.getThreadCpuTime(ring.threadId());
+        long start = System.nanoTime();
+        int rxUsed = guest.rx.usedIdx();
+        RingCounters before = device.counters();
+        // The idle period: the guest waits for an rx interrupt an idle device never sends, 200 times.
+        for (int i = 0; i < 200; i++) {
+            guest.rx.waitForCall(5);
+        }
+        long idleNanos = System.nanoTime() - start;
+        long cpuNanos = mx.getThreadCpuTime(ring.threadId()) - cpuBefore;
+        System.out.printf("ring thread CPU over %.0f ms idle: %.3f ms%n", idleNanos / 1e6, cpuNanos / 1e6);
+        assertThat(guest.rx.usedIdx()).isEqualTo(rxUsed);
+        assertThat(device.counters().minus(before)).as("ring thread's work while idle").isEqualTo(new RingCounters(0, 0, 0, 0));
+        assertThat(idleNanos).isGreaterThanOrEqualTo(TimeUnit.MILLISECONDS.toNanos(1000));
+        assertThat(cpuNanos).as("ring thread CPU over %d ms idle", idleNanos / 1_000_000)
+                .isLessThan(TimeUnit.MILLISECONDS.toNanos(5));
+    }
+}
