@@ -87,6 +87,8 @@ final class ClientConnection {
     private boolean ended;
     /** RW and SHUTDOWN packets from the engine, in order, for the writer. */
     private final ArrayDeque<Packet> toUnix = new ArrayDeque<>();
+    /** The writer took a packet from {@code toUnix} and has not finished writing it. */
+    private boolean writing;
     private int queuedBytes;
     /** Bytes written to the socket (our fwd_cnt) and the value the engine last heard. */
     private int fwdCnt;
@@ -357,12 +359,14 @@ final class ClientConnection {
                     if (wrote(p.len)) {
                         owner.deliver(this, control(VirtioVsock.OP_CREDIT_UPDATE, 0));
                     }
+                    doneWriting();
                     continue;
                 }
                 engineShut |= p.flags & VirtioVsock.SHUTDOWN_BOTH;
                 if ((p.flags & VirtioVsock.SHUTDOWN_SEND) != 0) {
                     unix.shutdownOutput();
                 }
+                doneWriting();
                 if (engineShut == VirtioVsock.SHUTDOWN_BOTH) {
                     // Both directions shut by the engine and everything it sent written: virtio's RST.
                     owner.deliver(this, control(VirtioVsock.OP_RST, 0));
@@ -410,7 +414,44 @@ final class ClientConnection {
             while (!ended && toUnix.isEmpty()) {
                 changed.await();
             }
-            return ended ? null : toUnix.poll();
+            if (ended) {
+                return null;
+            }
+            writing = true;
+            return toUnix.poll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The writer is done with the packet {@link #nextToUnix} gave it. */
+    private void doneWriting() {
+        lock.lock();
+        try {
+            writing = false;
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Waits until every byte the engine sent is written to the socket, the connection ended, or the
+     * deadline passed; true unless the deadline passed first. For the transport's close: the engine has
+     * handed these bytes over, so its writer's {@code write()} returned long ago, and the kernel would
+     * still deliver them after the socket was closed.
+     */
+    boolean awaitWritten(long deadlineNanos) throws InterruptedException {
+        lock.lock();
+        try {
+            while (!ended && (writing || !toUnix.isEmpty())) {
+                long left = deadlineNanos - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                changed.awaitNanos(left);
+            }
+            return true;
         } finally {
             lock.unlock();
         }

@@ -161,6 +161,45 @@ class HybridClientScriptedPeerTest {
         assertNothingLeft();
     }
 
+    /**
+     * {@code vsock nc} writes its last bytes, closes its socket and then its machine, and exits. The
+     * engine's write returned once the transport had the bytes, so up to a credit window of them may
+     * still wait for the VMM's socket when the machine closes; they must reach it (a kernel socket
+     * closed right after its last write delivers them too). CI lost the last 128 KiB of 1 MiB this way.
+     * The VMM here reads most of the stream, then stops until the machine is closing, so the rest is
+     * still queued in the transport when its close begins.
+     */
+    @Test
+    void closingTheMachineRightAfterTheLastWriteStillDeliversEveryByte() throws Exception {
+        byte[] data = new byte[1 << 20];
+        new java.util.Random(17).nextBytes(data);
+        int readBeforeClose = data.length - (int) ClientConnection.BUF_ALLOC_BYTES;
+        java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
+        Thread peer = Thread.ofVirtual().start(() -> script(c -> {
+            readLine(c);
+            write(c, "OK 1\n");
+            ByteBuffer buf = ByteBuffer.allocate(64 * 1024);
+            while (got.size() < readBeforeClose) {
+                int n = c.read(buf.clear().limit(Math.min(buf.capacity(), readBeforeClose - got.size())));
+                assertThat(n).as("bytes before the machine closes").isPositive();
+                got.write(buf.array(), 0, n);
+            }
+            await(transport::isClosed, "the machine's close began");
+            for (int n; (n = c.read(buf.clear())) >= 0; ) {
+                got.write(buf.array(), 0, n);
+            }
+        }));
+        VsockSocket s = VsockSocket.connect(client, VsockAddress.of(GUEST, 5000));
+        s.getOutputStream().write(data);
+        s.close();
+        client.close();
+        peer.join();
+        assertThat(got.size()).as("bytes the VMM got").isEqualTo(data.length);
+        assertThat(java.util.Arrays.mismatch(got.toByteArray(), data)).as("first byte that differs").isEqualTo(-1);
+        assertThat(transport.connectionCount()).isZero();
+        assertThat(transport.threadCount()).isZero();
+    }
+
     // ------------------------------------------------------------------------------------------------
 
     private void assertConnectFails(Script script, Class<? extends Exception> type, String errno) throws Exception {
