@@ -82,16 +82,24 @@ public final class VsockCommand implements Runnable {
 
     public static void main(String[] args) {
         Stdio stdio = Stdio.system();
-        int code = execute(stdio, TransportChoice.Source.standard(), args);
+        int code = execute(stdio, TransportChoice.Source.standard(), true, args);
         stdio.err().flush();
         System.exit(code);
     }
 
-    /** Runs one command line and returns its exit code (the launcher's main and the tests use this). */
+    /** Runs one command line and returns its exit code; the provider stays open (it is the caller's, in tests). */
     public static int execute(Stdio stdio, TransportChoice.Source source, String... args) {
+        return execute(stdio, source, false, args);
+    }
+
+    /** @param closeProvider close the provider the command opened once it is done (the process is about to exit) */
+    private static int execute(Stdio stdio, TransportChoice.Source source, boolean closeProvider, String... args) {
         CommandLine cl = commandLine(stdio, source);
         int code = cl.execute(args);
         VsockCommand root = cl.getCommand();
+        if (closeProvider) {
+            root.closeProvider();
+        }
         try {
             root.closeCapture();
         } catch (IOException e) {
@@ -208,6 +216,17 @@ public final class VsockCommand implements Runnable {
             return captured(Vsock.provider("auto"));
         } catch (java.io.IOException e) {
             throw new CliFailure(e.getMessage());
+        }
+    }
+
+    /**
+     * Closes the provider, if one was opened and is a machine of this JVM: a shared machine's link writes
+     * out what the command's sockets sent before it goes (the process exits right after, and the
+     * link's queue would go with it).
+     */
+    private void closeProvider() {
+        if (provider instanceof io.vsock4j.core.Machine m) {
+            m.close();
         }
     }
 

@@ -26,23 +26,33 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>Threads: {@link #send} from any thread (queues only). Two daemon threads per link: the reader
  * decodes and delivers in order and is the one that reports {@link Receiver#down}; the writer drains
- * the queue with gathering writes. {@link #close()} closes the channel, which ends both.
+ * the queue with gathering writes. {@link #close()} first lets the writer finish what is queued (up
+ * to {@link #CLOSE_DRAIN_MILLIS}), then closes the channel, which ends both: a process that wrote its
+ * last bytes and closed its machine expects them to arrive, as a kernel socket delivers what was
+ * written before its close.
  */
 public final class UnixLink implements PacketLink {
+    private static final System.Logger LOG = System.getLogger(UnixLink.class.getName());
     /** Frame bytes queued for the peer beyond which it counts as not reading. */
     public static final long MAX_QUEUED_BYTES = 32L * 1024 * 1024;
     /** Packets queued for the peer beyond which it counts as not reading (bounds small control packets). */
     public static final int MAX_QUEUED_PACKETS = 65_536;
     private static final int MAX_BATCH_PACKETS = 64;
+    /** How long {@link #close} waits for the queue to be written: the kernel's VSOCK_CLOSE_TIMEOUT. */
+    static final long CLOSE_DRAIN_MILLIS = 8_000;
 
     private final SocketChannel channel;
     private final String name;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
+    /** Signalled when the writer has written everything queued. */
+    private final Condition written = lock.newCondition();
     /** Guarded by lock. */
     private ArrayDeque<Packet> outbound = new ArrayDeque<>();
     /** Frame bytes in outbound. Guarded by lock. */
     private long queuedBytes;
+    /** The writer took a batch from outbound and is writing it. Guarded by lock. */
+    private boolean writing;
     /** Why the link is going down, once it is. Guarded by lock. */
     private String downReason;
     /** Guarded by lock. */
@@ -154,12 +164,17 @@ public final class UnixLink implements PacketLink {
             while (true) {
                 lock.lock();
                 try {
+                    writing = false;
+                    if (outbound.isEmpty()) {
+                        written.signalAll();
+                    }
                     while (outbound.isEmpty() && downReason == null) {
                         changed.awaitUninterruptibly();
                     }
                     if (downReason != null) {
                         return;
                     }
+                    writing = true;
                     frames.clear();
                     Packet p;
                     for (int i = 0; i < MAX_BATCH_PACKETS && (p = outbound.pollFirst()) != null; i++) {
@@ -194,6 +209,7 @@ public final class UnixLink implements PacketLink {
             outbound.clear();
             queuedBytes = 0;
             changed.signalAll();
+            written.signalAll();
         } finally {
             lock.unlock();
         }
@@ -206,6 +222,7 @@ public final class UnixLink implements PacketLink {
 
     @Override
     public void close() {
+        awaitWritten(System.nanoTime() + CLOSE_DRAIN_MILLIS * 1_000_000);
         goDown("link " + name + " closed here");
         Thread r;
         Thread w;
@@ -224,6 +241,33 @@ public final class UnixLink implements PacketLink {
                     Thread.currentThread().interrupt();
                 }
             }
+        }
+    }
+
+    /**
+     * Waits until the writer has written everything queued, the link went down, or the deadline passed.
+     * Returns at once on the writer's own thread (it cannot wait for itself) or before {@link #start}.
+     */
+    private void awaitWritten(long deadlineNanos) {
+        lock.lock();
+        try {
+            if (writer == null || writer == Thread.currentThread()) {
+                return;
+            }
+            while (downReason == null && (writing || !outbound.isEmpty())) {
+                long left = deadlineNanos - System.nanoTime();
+                if (left <= 0) {
+                    LOG.log(System.Logger.Level.WARNING,
+                            "link {0}: the peer did not take the last {1} queued bytes within {2} ms; they are dropped",
+                            name, queuedBytes, CLOSE_DRAIN_MILLIS);
+                    return;
+                }
+                written.awaitNanos(left);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt(); // close at once; the caller sees the interrupt
+        } finally {
+            lock.unlock();
         }
     }
 
