@@ -9,8 +9,8 @@
 #                  then "ready 5000" to host port 6000, which the device joins to UDS_6000
 #   host -> guest: a listener on 5000 answers the line socat sends through "CONNECT 5000" on UDS, one
 #                  on 5001 the line `vsock nc 3 5001` sends from another process; on 5003 what
-#                  `vsock nc --hybrid 3=UDS 3 5003` sends through the device's hybrid socket, whose
-#                  SHA-256 it notes; the host's connect
+#                  `vsock nc --hybrid 3=UDS 3 5003` sends through the device's hybrid socket, kept
+#                  in RESULTS_DIR/hybrid-in.bin (size and SHA-256 noted); the host's connect
 #                  to 5002 says it has all it wanted, and the guest powers off (a VMM that leaves
 #                  resets the host's connections, and with them what the host had not read yet)
 # Writes RESULTS_DIR/results.txt, "KEY VALUE" lines.
@@ -25,7 +25,7 @@ ncat --vsock -v -l 5001 --sh-exec 'read line; echo "guest got: $line"' 2> /tmp/l
 listener2=$!
 ncat --vsock -l 5002 < /dev/null > /dev/null 2> /tmp/gate.err &
 gate=$!
-ncat --vsock -v -l 5003 < /dev/null 2> /tmp/hybrid-in.err | sha256sum | cut -d' ' -f1 > /tmp/hybrid-in.sha256 &
+ncat --vsock -v -l 5003 < /dev/null 2> /tmp/hybrid-in.err > "$1/hybrid-in.bin" &
 hybrid_in=$!
 end=$((SECONDS + 60))
 until { grep -qi "listening on" /tmp/listener.err && grep -qi "listening on" /tmp/listener2.err \
@@ -48,7 +48,9 @@ note listener_exit $?
 wait $listener2
 note listener2_exit $?
 wait $hybrid_in
-note hybrid_in_sha256 "$(cat /tmp/hybrid-in.sha256)"
+note hybrid_in_exit $?
+note hybrid_in_bytes "$(wc -c < "$1/hybrid-in.bin")"
+note hybrid_in_sha256 "$(sha256sum < "$1/hybrid-in.bin" | cut -d' ' -f1)"
 wait $gate
 note gate_exit $?
 note done 1

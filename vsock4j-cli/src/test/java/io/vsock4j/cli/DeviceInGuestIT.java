@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -66,7 +67,7 @@ class DeviceInGuestIT {
         Path uds = dir.resolve("vm3.vsock");
         Path results = dir.resolve("results.txt");
         Path deviceLog = dir.resolve("device.err");
-        for (Path p : new Path[] {vhost, uds, results, dir.resolve("vm3.vsock_6000"), dir.resolve("vm3.vsock_7100")}) {
+        for (Path p : new Path[] {vhost, uds, results, dir.resolve("hybrid-in.bin"), dir.resolve("vm3.vsock_6000"), dir.resolve("vm3.vsock_7100")}) {
             Files.deleteIfExists(p);
         }
         // socat listens on vm3.vsock_6000 before the device starts, so the bridge finds the file at once.
@@ -236,7 +237,13 @@ class DeviceInGuestIT {
     @Test
     void theHybridClientReachesTheGuestThroughTheDevicesHybridSocketBothWays() throws Exception {
         assertThat(hybridSendExit).as(Files.readString(dir.resolve("hybrid-send.log"))).isZero();
-        assertThat(guest).as(log).containsEntry("hybrid_in_sha256", sha256(Files.readAllBytes(dir.resolve("down.bin"))));
+        assertThat(guest).as(log).containsEntry("hybrid_in_exit", "0");
+        byte[] sent = Files.readAllBytes(dir.resolve("down.bin"));
+        byte[] arrived = Files.readAllBytes(dir.resolve("hybrid-in.bin"));
+        assertThat(Arrays.mismatch(sent, arrived))
+                .as("first byte where what the guest's ncat got (%d bytes, SHA-256 %s) differs from the %d bytes sent",
+                        arrived.length, guest.get("hybrid_in_sha256"), sent.length)
+                .isEqualTo(-1);
         assertThat(guest).as(log).containsEntry("up_exit", "0");
         assertThat(sha256(Files.readAllBytes(dir.resolve("up.bin")))).as("what vsock nc --hybrid -l 7100 got")
                 .isEqualTo(guest.get("up_sha256"));
