@@ -5,6 +5,8 @@
 #   vhost-user-message   the vhost-user message decoder (io.vsock4j.transport.vhostuser.VhostUserMessageFuzzTest)
 #   connect-request      the hybrid vsock CONNECT line (io.vsock4j.transport.hybrid.ConnectRequestFuzzTest)
 #   guest-packets        the device's tx/rx packet codec on popped chains (io.vsock4j.transport.vhostuser.GuestPacketsFuzzTest)
+#   virtio-header        the 44-byte virtio-vsock header's decode and validate (io.vsock4j.wire.VirtioVsockHeaderFuzzTest)
+#   pcap-reader          the capture file reader (io.vsock4j.capture.PcapReaderFuzzTest)
 # Why not `JAZZER_FUZZ=1 mvn test`: Jazzer 0.24.0 cannot instrument Java 25 class files (its ASM stops at
 # major version 68), so that mode fuzzes blind. This compiles the target's classes, which use nothing
 # newer, for Java 23 and runs Jazzer's own driver on the test's fuzzerTestOneInput. It starts from the
@@ -45,7 +47,18 @@ case $target in
              "$core/src/main/java/io/vsock4j/transport/vhostuser/GuestPackets.java"
              "$core/src/test/java/io/vsock4j/virtqueue/DriverSide.java"
              "$core/src/test/java/io/vsock4j/transport/vhostuser/GuestPacketsFuzzTest.java") ;;
-  *) echo "usage: scripts/fuzz/fuzz.sh virtqueue|vhost-user-message|connect-request|guest-packets [SECONDS]" >&2; exit 2 ;;
+  virtio-header)
+    test_class=io.vsock4j.wire.VirtioVsockHeaderFuzzTest includes='io.vsock4j.wire.**'
+    seeds="$core/src/test/resources/io/vsock4j/wire/VirtioVsockHeaderFuzzTestInputs/decode"
+    sources=("$core"/src/main/java/io/vsock4j/wire/*.java "$core/src/main/java/io/vsock4j/VsockAddress.java"
+             "$core/src/test/java/io/vsock4j/wire/VirtioVsockHeaderFuzzTest.java") ;;
+  pcap-reader)
+    test_class=io.vsock4j.capture.PcapReaderFuzzTest includes='io.vsock4j.capture.**:io.vsock4j.wire.**'
+    seeds="$core/src/test/resources/io/vsock4j/capture/PcapReaderFuzzTestInputs/read"
+    sources=("$core"/src/main/java/io/vsock4j/wire/*.java "$core/src/main/java/io/vsock4j/VsockAddress.java"
+             "$core"/src/main/java/io/vsock4j/capture/{PcapReader,PcapWriter,Vsockmon,CapturedPacket}.java
+             "$core/src/test/java/io/vsock4j/capture/PcapReaderFuzzTest.java") ;;
+  *) echo "usage: scripts/fuzz/fuzz.sh virtqueue|vhost-user-message|connect-request|guest-packets|virtio-header|pcap-reader [SECONDS]" >&2; exit 2 ;;
 esac
 work="$core/target/fuzz-$target"
 . "$root/scripts/env.sh"
