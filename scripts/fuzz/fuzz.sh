@@ -7,6 +7,7 @@
 #   guest-packets        the device's tx/rx packet codec on popped chains (io.vsock4j.transport.vhostuser.GuestPacketsFuzzTest)
 #   virtio-header        the 44-byte virtio-vsock header's decode and validate (io.vsock4j.wire.VirtioVsockHeaderFuzzTest)
 #   pcap-reader          the capture file reader (io.vsock4j.capture.PcapReaderFuzzTest)
+#   shared-wire          link frames and the shared machine's GONE/GUESTS lists (io.vsock4j.transport.shared.SharedWireFuzzTest)
 # Why not `JAZZER_FUZZ=1 mvn test`: Jazzer 0.24.0 cannot instrument Java 25 class files (its ASM stops at
 # major version 68), so that mode fuzzes blind. This compiles the target's classes, which use nothing
 # newer, for Java 23 and runs Jazzer's own driver on the test's fuzzerTestOneInput. It starts from the
@@ -58,7 +59,15 @@ case $target in
     sources=("$core"/src/main/java/io/vsock4j/wire/*.java "$core/src/main/java/io/vsock4j/VsockAddress.java"
              "$core"/src/main/java/io/vsock4j/capture/{PcapReader,PcapWriter,Vsockmon,CapturedPacket}.java
              "$core/src/test/java/io/vsock4j/capture/PcapReaderFuzzTest.java") ;;
-  *) echo "usage: scripts/fuzz/fuzz.sh virtqueue|vhost-user-message|connect-request|guest-packets|virtio-header|pcap-reader [SECONDS]" >&2; exit 2 ;;
+  shared-wire)
+    test_class=io.vsock4j.transport.shared.SharedWireFuzzTest includes='io.vsock4j.transport.**:io.vsock4j.wire.**'
+    seeds="$core/src/test/resources/io/vsock4j/transport/shared/SharedWireFuzzTestInputs/frames"
+    sources=("$core"/src/main/java/io/vsock4j/wire/*.java "$core/src/main/java/io/vsock4j/VsockAddress.java"
+             "$core"/src/main/java/io/vsock4j/spi/Errno.java
+             "$core"/src/main/java/io/vsock4j/transport/link/{FrameDecoder,UnixHello}.java
+             "$core/src/main/java/io/vsock4j/transport/shared/SharedWire.java"
+             "$core/src/test/java/io/vsock4j/transport/shared/SharedWireFuzzTest.java") ;;
+  *) echo "usage: scripts/fuzz/fuzz.sh virtqueue|vhost-user-message|connect-request|guest-packets|virtio-header|pcap-reader|shared-wire [SECONDS]" >&2; exit 2 ;;
 esac
 work="$core/target/fuzz-$target"
 . "$root/scripts/env.sh"
