@@ -8,6 +8,8 @@
 #   virtio-header        the 44-byte virtio-vsock header's decode and validate (io.vsock4j.wire.VirtioVsockHeaderFuzzTest)
 #   pcap-reader          the capture file reader (io.vsock4j.capture.PcapReaderFuzzTest)
 #   shared-wire          link frames and the shared machine's GONE/GUESTS lists (io.vsock4j.transport.shared.SharedWireFuzzTest)
+#   proxy-allowlist      vsock proxy's YAML allowlist (io.vsock4j.cli.proxy.AllowlistFuzzTest, in the command line's
+#                        module: its classpath comes from the local repository, so `mvn install -DskipTests` first)
 # Why not `JAZZER_FUZZ=1 mvn test`: Jazzer 0.24.0 cannot instrument Java 25 class files (its ASM stops at
 # major version 68), so that mode fuzzes blind. This compiles the target's classes, which use nothing
 # newer, for Java 23 and runs Jazzer's own driver on the test's fuzzerTestOneInput. It starts from the
@@ -67,13 +69,20 @@ case $target in
              "$core"/src/main/java/io/vsock4j/transport/link/{FrameDecoder,UnixHello}.java
              "$core/src/main/java/io/vsock4j/transport/shared/SharedWire.java"
              "$core/src/test/java/io/vsock4j/transport/shared/SharedWireFuzzTest.java") ;;
-  *) echo "usage: scripts/fuzz/fuzz.sh virtqueue|vhost-user-message|connect-request|guest-packets|virtio-header|pcap-reader|shared-wire [SECONDS]" >&2; exit 2 ;;
+  proxy-allowlist)
+    module=vsock4j-cli
+    test_class=io.vsock4j.cli.proxy.AllowlistFuzzTest includes='io.vsock4j.cli.proxy.**:org.yaml.snakeyaml.**'
+    seeds="$root/vsock4j-cli/src/test/resources/io/vsock4j/cli/proxy/AllowlistFuzzTestInputs/read"
+    sources=("$root"/vsock4j-cli/src/main/java/io/vsock4j/cli/proxy/{Allowlist,Resolver}.java
+             "$root/vsock4j-cli/src/test/java/io/vsock4j/cli/proxy/AllowlistFuzzTest.java") ;;
+  *) echo "usage: scripts/fuzz/fuzz.sh virtqueue|vhost-user-message|connect-request|guest-packets|virtio-header|pcap-reader|shared-wire|proxy-allowlist [SECONDS]" >&2; exit 2 ;;
 esac
-work="$core/target/fuzz-$target"
+module=${module:-vsock4j-core}
+work="$root/$module/target/fuzz-$target"
 . "$root/scripts/env.sh"
 vsock4j_find_java
 mkdir -p "$work/classes" "$work/corpus"
-(cd "$root" && mvn -B -ntp -q -pl vsock4j-core dependency:build-classpath -Dmdep.includeScope=test \
+(cd "$root" && mvn -B -ntp -q -pl "$module" dependency:build-classpath -Dmdep.includeScope=test \
   -Dmdep.outputFile="$work/classpath.txt")
 cp="$(cat "$work/classpath.txt")"
 "$JAVA_HOME/bin/javac" --release 23 -proc:none -nowarn -cp "$cp" -d "$work/classes" "${sources[@]}"

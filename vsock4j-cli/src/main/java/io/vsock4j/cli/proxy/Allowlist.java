@@ -64,13 +64,21 @@ final class Allowlist {
      */
     static Allowlist load(Path file) throws IOException {
         try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            return parse(file.toString(), new Yaml(new SafeConstructor(new LoaderOptions())).load(r));
-        } catch (YAMLException e) {
-            throw new IOException(file + ": not YAML: " + firstLine(e.getMessage()));
+            return read(file.toString(), r);
         } catch (NoSuchFileException e) {
             throw new IOException(file + ": no such file (want vsock-proxy's YAML allowlist)");
         } catch (FileSystemException e) {
             throw new IOException(file + ": " + (e.getReason() != null ? e.getReason() : e.getClass().getSimpleName()));
+        }
+    }
+
+    /** Reads a configuration from {@code r}; {@code source} names it in errors. */
+    static Allowlist read(String source, Reader r) throws IOException {
+        try {
+            return parse(source, new Yaml(new SafeConstructor(new LoaderOptions())).load(r));
+        } catch (YAMLException | IllegalArgumentException e) {
+            // SnakeYAML rejects some malformed tags with IllegalArgumentException (AllowlistFuzzTest found "!-%3").
+            throw new IOException(source + ": not YAML: " + firstLine(e.getMessage()));
         }
     }
 

@@ -63,6 +63,13 @@ class AllowlistTest {
         assertThatThrownBy(() -> Allowlist.load(dir.resolve("absent.yaml"))).hasMessageContaining("absent.yaml: no such file");
     }
 
+    /** Found by AllowlistFuzzTest: SnakeYAML throws IllegalArgumentException, not YAMLException, for this tag. */
+    @Test
+    void aTagWithABadPercentEscapeIsNotYamlRatherThanACrash() {
+        assertThatThrownBy(() -> load("!-%3")).isInstanceOf(IOException.class)
+                .hasMessageContaining("vsock-proxy.yaml: not YAML").hasMessageNotContaining("\n");
+    }
+
     @Test
     void admitsAListedAddressOnItsPortOnly() throws IOException {
         Allowlist list = load("allowlist:\n- {address: 127.0.0.1, port: 9000}\n");
