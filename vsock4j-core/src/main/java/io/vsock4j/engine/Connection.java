@@ -1,6 +1,5 @@
 package io.vsock4j.engine;
 
-import io.vsock4j.MessageFlags;
 import io.vsock4j.MessageInfo;
 import io.vsock4j.SocketType;
 import io.vsock4j.VsockAddress;
@@ -11,7 +10,6 @@ import io.vsock4j.wire.Packet;
 import io.vsock4j.wire.VirtioVsock;
 
 import java.io.IOException;
-import java.io.InterruptedIOException;
 import java.net.SocketException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
@@ -41,8 +39,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * and the reader's copy out of the receive queue. Held, they would make the thread that delivers the next
  * packet (or a CREDIT_UPDATE) wait for the lock as long as a 64 KiB copy takes, and on a VM a thread that
  * parks on a lock pays the hypervisor's wake-up: the two sides of a transfer took turns instead of
- * overlapping (docs/benchmarks.md: 40 Gbit/s before, 62 after). So writers serialize on {@link #sendLock}
- * and readers on {@link ConnectionReceiver}, each held for the whole call and always taken before the lock: a
+ * overlapping (docs/benchmarks.md: 40 Gbit/s before, 62 after). So writers serialize in
+ * {@link ConnectionSender} and readers in {@link ConnectionReceiver}, each held for the whole call and always taken before the lock: a
  * writer sizes its packet under the lock, copies, and takes the lock again to send; a reader claims bytes
  * under the lock ({@link ConnectionProtocol#claim}), copies, and takes it again to consume them.
  *
@@ -80,8 +78,8 @@ public final class Connection {
 
     private final Wakeups wakeups = new Wakeups();
     final ReentrantLock lock = wakeups.lock;
-    /** Serializes {@link #send} callers; taken before {@link #lock}, held while the payload copy runs unlocked. */
-    private final ReentrantLock sendLock = new ReentrantLock();
+    /** The write side: serializes writers and copies into payloads with the lock released. */
+    private final ConnectionSender sender = new ConnectionSender(this);
     /** The read side: serializes readers and copies out of the queue with the lock released. */
     private final ConnectionReceiver receiver = new ConnectionReceiver(this);
     private final Owner owner;
@@ -138,115 +136,14 @@ public final class Connection {
 
     /**
      * Sends bytes: for STREAM as many as credit allows, waiting for more; for SEQPACKET one message,
-     * split into packets whose last carries SEQ_EOM (and SEQ_EOR with MSG_EOR).
+     * split into packets whose last carries SEQ_EOM (and SEQ_EOR with MSG_EOR). See {@link ConnectionSender}.
      *
      * @param timeoutNanos 0 waits forever; otherwise EAGAIN as a timeout, its bytesTransferred set
      * @return bytes sent, possibly fewer than {@code len} when the connection failed part way or with
      *         MSG_DONTWAIT
      */
     public int send(byte[] src, int off, int len, int flags, long timeoutNanos) throws IOException {
-        lockDirection(sendLock);
-        try {
-            lock.lock();
-            try {
-                return sendLocked(src, off, len, flags, timeoutNanos);
-            } finally {
-                unlockAndFlush();
-            }
-        } finally {
-            sendLock.unlock();
-        }
-    }
-
-    private int sendLocked(byte[] src, int off, int len, int flags, long timeoutNanos) throws IOException {
-        checkNotReleased();
-        ConnectionState state = protocol.state();
-        if (sendShut(state)) {
-            throw Errno.EPIPE.exception(sendShutdownReason(state));
-        }
-        if (state.phase() != ConnectionState.Phase.ESTABLISHED) {
-            throw Errno.ENOTCONN.exception("send on " + local() + " in state " + state);
-        }
-        SocketType type = protocol.type();
-        if (type == SocketType.SEQPACKET && Integer.toUnsignedLong(len) > protocol.txBufferLimit()) {
-            // A message must fit in flight whole, or the peer could never read it and give credit back.
-            Credit.Snapshot c = protocol.credit();
-            throw Errno.EMSGSIZE.exception(len + "-byte message; at most " + protocol.txBufferLimit()
-                    + " bytes fit (peer " + remote() + " buffers " + Integer.toUnsignedString(c.peerBufAlloc())
-                    + ", this socket " + Integer.toUnsignedString(c.bufAlloc()) + ")");
-        }
-        boolean dontWait = (flags & MessageFlags.MSG_DONTWAIT) != 0;
-        long remaining = timeoutNanos;
-        int written = 0;
-        while (written < len) {
-            long space;
-            while ((space = protocol.txSpace()) == 0 && protocol.canSend()) {
-                if (dontWait) {
-                    return written;
-                }
-                if (timeoutNanos > 0 && remaining <= 0) {
-                    InterruptedIOException timeout = (InterruptedIOException) Errno.EAGAIN.exception(
-                            "send to " + remote() + " timed out waiting for credit");
-                    timeout.bytesTransferred = written;
-                    throw timeout;
-                }
-                remaining = awaitWritable(timeoutNanos > 0 ? remaining : Long.MAX_VALUE);
-            }
-            if (!protocol.canSend()) {
-                if (written > 0 && type == SocketType.STREAM) {
-                    return written;
-                }
-                if (protocol.error() != null) {
-                    throw protocol.error().exception("send to " + remote());
-                }
-                throw Errno.EPIPE.exception(sendShutdownReason(protocol.state()));
-            }
-            int n = (int) Math.min(Math.min(len - written, space), VirtioVsock.MAX_PACKET_PAYLOAD_BYTES);
-            int seqFlags = 0;
-            if (type == SocketType.SEQPACKET && written + n == len) {
-                seqFlags = VirtioVsock.SEQ_EOM | ((flags & MessageFlags.MSG_EOR) != 0 ? VirtioVsock.SEQ_EOR : 0);
-            }
-            if (sendPacket(src, off + written, n, seqFlags)) {
-                written += n;
-            } // else the connection broke during the copy: the loop's check reports it
-        }
-        return written;
-    }
-
-    /**
-     * Copies {@code n} bytes of {@code src} into a pooled payload, a large one with the lock released (the
-     * caller holds {@link #sendLock}, so no other writer comes between), and sends it. Returns false,
-     * sending nothing, when the connection can no longer send once the copy is done.
-     */
-    private boolean sendPacket(byte[] src, int off, int n, int seqFlags) {
-        byte[] payload = PayloadPool.take(n);
-        if (n >= UNLOCKED_COPY_MIN_BYTES) {
-            lock.unlock();
-            try {
-                System.arraycopy(src, off, payload, 0, n);
-            } finally {
-                lock.lock();
-            }
-            if (!protocol.canSend()) {
-                PayloadPool.give(payload);
-                return false;
-            }
-        } else {
-            System.arraycopy(src, off, payload, 0, n);
-        }
-        protocol.sendData(payload, n, seqFlags);
-        return true;
-    }
-
-    private static boolean sendShut(ConnectionState state) {
-        return (state.localShutdown() & VirtioVsock.SHUTDOWN_SEND) != 0
-                || (state.peerShutdown() & VirtioVsock.SHUTDOWN_RCV) != 0;
-    }
-
-    private String sendShutdownReason(ConnectionState state) {
-        return (state.localShutdown() & VirtioVsock.SHUTDOWN_SEND) != 0
-                ? "send on " + local() + " after shutdownOutput"
-                : "peer " + remote() + " shut down receiving";
+        return sender.send(src, off, len, flags, timeoutNanos);
     }
 
     // ------------------------------------------------------------------------------------------------
@@ -372,7 +269,7 @@ public final class Connection {
         transport.flush();
     }
 
-    /** Takes {@link #sendLock} or {@link ConnectionReceiver}; an interrupt while waiting closes the socket. */
+    /** Takes a direction's lock ({@link ConnectionSender}'s, {@link ConnectionReceiver}'s); an interrupt while waiting closes the socket. */
     void lockDirection(ReentrantLock direction) throws IOException {
         try {
             direction.lockInterruptibly();
@@ -391,7 +288,7 @@ public final class Connection {
         }
     }
 
-    private long awaitWritable(long nanos) throws IOException {
+    long awaitWritable(long nanos) throws IOException {
         try {
             return wakeups.awaitWritable(nanos, output);
         } catch (InterruptedException e) {

@@ -11,8 +11,9 @@
  *       shutdown flags in one value.</li>
  *   <li>{@link io.vsock4j.engine.Credit}: flow control (buf_alloc, fwd_cnt, when to announce).</li>
  *   <li>{@code ReceiveQueue}: the bytes and messages waiting for the reader.</li>
- *   <li>{@link io.vsock4j.engine.Connection}: the blocking connect, send, shutdown and close over the
- *       protocol, its lock, and who delivers; {@code ConnectionReceiver}: its read side.</li>
+ *   <li>{@link io.vsock4j.engine.Connection}: the blocking connect, shutdown and close over the
+ *       protocol, its lock, and who delivers; {@code ConnectionSender} and {@code ConnectionReceiver}:
+ *       its write and read sides.</li>
  *   <li>{@code Wakeups}: how a blocked call waits (spin, then park) and is woken.</li>
  *   <li>{@code PayloadPool}: full-size payload arrays, reused.</li>
  * </ul>
