@@ -13,6 +13,7 @@
  *       captured, and errno turned into exceptions, for the transports that call C.</li>
  *   <li>{@code io.vsock4j.machines}: machines and providers assembled from the core and the transports.</li>
  *   <li>{@code io.vsock4j.capture}: packet capture as pcap (LINKTYPE_VSOCK), for Wireshark and tshark.</li>
+ *   <li>{@code io.vsock4j.net}: java.net sockets over vsock (a SocketFactory) for clients written for TCP.</li>
  * </ul>
  */
 module io.vsock4j {
@@ -28,6 +29,7 @@ module io.vsock4j {
     exports io.vsock4j.transport.loopback;
     exports io.vsock4j.transport.link;
     exports io.vsock4j.capture;
+    exports io.vsock4j.net;
     exports io.vsock4j.transport.kernel;
     exports io.vsock4j.transport.shared;
     exports io.vsock4j.transport.vhostuser;

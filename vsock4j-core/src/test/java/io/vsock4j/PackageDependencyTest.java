@@ -39,6 +39,7 @@ class PackageDependencyTest {
             Map.entry("io.vsock4j", Set.of()),
             // Guest memory and virtqueues for a vhost-user device: java.* only, below everything.
             Map.entry("io.vsock4j.virtqueue", Set.of()),
+            Map.entry("io.vsock4j.net", Set.of("io.vsock4j")),
             Map.entry("io.vsock4j.wire", Set.of("io.vsock4j")),
             Map.entry("io.vsock4j.spi", Set.of("io.vsock4j", "io.vsock4j.wire")),
             Map.entry("io.vsock4j.engine", Set.of("io.vsock4j", "io.vsock4j.wire", "io.vsock4j.spi")),
