@@ -40,8 +40,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * {@link #BYTES} bytes both ways in random chunk sizes with a CRC32 checked at each receiving end
  * ({@link LoadEnd}), on the Java loopback, on the shared machine across two processes, and over a link
  * pair. Each run asserts that every connection completed with matching checksums and no exception, that
- * the engine's receive queues stayed within the connections' buffers and the heap within a bound derived
- * from them ({@link #assertMemoryWithinBuffers}), and that afterwards no connection or bound socket is
+ * the engine's receive queues stayed within a small factor of the connections' buffers and the heap within
+ * a bound derived from them ({@link #assertMemoryWithinBuffers}), and that afterwards no connection or bound socket is
  * left. Times and heap figures are printed, not asserted (CI's two cores are noisy); docs/reliability.md
  * records them.
  *
@@ -59,7 +59,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * seed); {@code -Dvsock4j.load.bytes=N} sets the bytes each way per connection;
  * {@code -Dvsock4j.load.sharedBuffer=N} the shared machine's buffer size.
  */
-@Timeout(value = 5, unit = TimeUnit.MINUTES)
+@Timeout(value = 2, unit = TimeUnit.MINUTES)
 class ConcurrentLoadTest {
     static final int CONNECTIONS = 1000;
     /** Bytes each way per connection: issue #17 asks for 1 MB. */
@@ -111,11 +111,13 @@ class ConcurrentLoadTest {
         Path dir = Files.createDirectory(tmp.resolve("machine"),
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         Machine machine = SharedMachine.connect(dir, Duration.ofMillis(500));
+        Process peer = null;
         try {
             VsockServerSocket server = listen(machine, SHARED_BUFFER_BYTES);
             long start = System.nanoTime();
-            Process peer = cleanup.process(LoadPeerMain.start(dir, PORT, CONNECTIONS, BYTES, seed, SHARED_BUFFER_BYTES));
-            Run run = run(server, () -> peerReport(peer));
+            peer = LoadPeerMain.start(dir, PORT, CONNECTIONS, BYTES, seed, SHARED_BUFFER_BYTES);
+            Process started = peer;
+            Run run = run(server, () -> peerReport(started));
             if (!run.failures().isEmpty()) {
                 // Which process left the machine, and why, as the daemon saw it.
                 System.out.println(Files.readString(dir.resolve("daemon.log")));
@@ -123,6 +125,9 @@ class ConcurrentLoadTest {
             report("shared machine, two processes", start, run, SHARED_BUFFER_BYTES, 1);
             assertNothingLeft(machine);
         } finally {
+            if (peer != null) {
+                peer.destroyForcibly().waitFor(10, TimeUnit.SECONDS); // a member left, the daemon can exit
+            }
             machine.close();
             awaitDaemonExit(dir);
         }
@@ -191,9 +196,10 @@ class ConcurrentLoadTest {
         System.out.printf("load on the %s: %d connections x %d bytes each way, %d KiB buffers, seed %d: %.1f s; %s%n",
                 where, CONNECTIONS, BYTES, bufferBytes / 1024, seed, (System.nanoTime() - startNanos) / 1e9, run.peaks());
         List<String> failures = run.failures();
-        assertThat(failures).as("%d of %d connections failed on the %s (seed %d, -D%s=%d replays it); the first %d:%n%s",
-                failures.size(), CONNECTIONS, where, seed, Trials.SEED_PROPERTY, seed, FAILURES_SHOWN,
-                String.join("\n", failures.subList(0, Math.min(FAILURES_SHOWN, failures.size())))).isEmpty();
+        // Counted, with the first few in full: a broken link fails every connection, each with a stack trace.
+        assertThat(failures.size()).as("failures of the %d connections' ends on the %s (seed %d, -D%s=%d replays it);"
+                        + " the first %d:%n%s", CONNECTIONS, where, seed, Trials.SEED_PROPERTY, seed, FAILURES_SHOWN,
+                String.join("\n", failures.subList(0, Math.min(FAILURES_SHOWN, failures.size())))).isZero();
         assertMemoryWithinBuffers(where, run.peaks(), bufferBytes, endsHere);
     }
 
