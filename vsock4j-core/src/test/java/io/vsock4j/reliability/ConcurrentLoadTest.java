@@ -11,6 +11,7 @@ import io.vsock4j.testing.Trials;
 import io.vsock4j.transport.link.HostTransport;
 import io.vsock4j.transport.shared.SharedMachine;
 import io.vsock4j.transport.shared.SharedMachineDaemon;
+import io.vsock4j.wire.VirtioVsock;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -57,7 +58,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  *
  * <p>{@code -Dvsock4j.test.seed=N} replays a run's chunk sizes and contents (every failure names the
  * seed); {@code -Dvsock4j.load.bytes=N} sets the bytes each way per connection;
- * {@code -Dvsock4j.load.sharedBuffer=N} the shared machine's buffer size.
+ * {@code -Dvsock4j.load.buffer=N} the buffer size on the loopback and the link pair, and
+ * {@code -Dvsock4j.load.sharedBuffer=N} on the shared machine.
  */
 @Timeout(value = 2, unit = TimeUnit.MINUTES)
 class ConcurrentLoadTest {
@@ -67,6 +69,8 @@ class ConcurrentLoadTest {
     private static final int PORT = 9000;
     /** How long closed connections may take to leave their machine: more than the engine's close timeout. */
     private static final long LEAK_WAIT_MILLIS = 10_000;
+    /** SO_VM_SOCKETS_BUFFER_SIZE on the loopback and the link pair: the default, as the issue asks. */
+    static final long BUFFER_BYTES = Long.getLong("vsock4j.load.buffer", VsockOptions.DEFAULT_BUFFER_SIZE_BYTES);
     /**
      * The shared machine's SO_VM_SOCKETS_BUFFER_SIZE: 1,000 connections' credit together (16 MiB) then
      * stays below the 32 MiB a Unix link queues before it drops its peer (see the class comment).
@@ -74,7 +78,7 @@ class ConcurrentLoadTest {
     static final long SHARED_BUFFER_BYTES = Long.getLong("vsock4j.load.sharedBuffer", 16 * 1024);
     /** How many failures an assertion message shows in full; the rest are counted. */
     private static final int FAILURES_SHOWN = 5;
-    /** A receive queue's arrays may hold this many times its buffer (see {@link #assertMemoryWithinBuffers}). */
+    /** A receive queue's arrays may hold this many times its buffer, and a packet more (see {@link #retainedBound}). */
     private static final long RETAINED_FACTOR = 2;
     /** Per end in this JVM: its socket, connection and queue objects, its two virtual threads' stacks. */
     private static final long PER_END_OVERHEAD_BYTES = 64 * 1024;
@@ -135,11 +139,10 @@ class ConcurrentLoadTest {
 
     /** Both halves in this JVM: the listener on {@code listening}, the connections from {@code connecting}. */
     private void runInThisJvm(String where, Machine listening, Machine connecting, VsockAddress target) throws Exception {
-        long buffer = VsockOptions.DEFAULT_BUFFER_SIZE_BYTES;
-        VsockServerSocket server = listen(listening, buffer);
+        VsockServerSocket server = listen(listening, BUFFER_BYTES);
         long start = System.nanoTime();
-        Run run = run(server, () -> Load.connectAll(connecting, target, CONNECTIONS, BYTES, seed, buffer, live));
-        report(where, start, run, buffer, 2);
+        Run run = run(server, () -> Load.connectAll(connecting, target, CONNECTIONS, BYTES, seed, BUFFER_BYTES, live));
+        report(where, start, run, BUFFER_BYTES, 2);
         assertNothingLeft(listening);
         assertNothingLeft(connecting);
     }
@@ -207,26 +210,38 @@ class ConcurrentLoadTest {
      * The engine's receive queues never held more than the connections' buffers allow, and the heap grew
      * by no more than a bound derived from them.
      *
-     * <p>Credit bounds the payload a receive queue holds to its buffer (256 KiB by default); the arrays that carry it
-     * are at most a small factor more (a small payload is merged into a 1 KiB array, ReceiveQueue), so one
-     * connection may hold {@link #RETAINED_FACTOR} buffers' worth and all of them together their number
-     * times that. The heap bound adds to that, for every end in this JVM, the test's own chunks in use
-     * (one write and one read of at most {@link LoadEnd#MAX_CHUNK_BYTES}) and {@link #PER_END_OVERHEAD_BYTES}
-     * for its sockets, connection objects and virtual-thread stacks, plus {@link #FIXED_ALLOWANCE_BYTES}
-     * for the machines, the executor and GC slack. With 1,000 connections and 256 KiB buffers that is about
-     * 1.5 GiB for two ends: generous, but an engine that queued a connection's whole 1 MB would need 2 GB.
+     * <p>Credit bounds the payload a receive queue holds to its buffer (256 KiB by default). The arrays
+     * that carry it may hold more ({@link #retainedBound}), so that is what one connection, and the sum
+     * over all of them, is held to. The heap bound adds to that, for every end in this JVM, the test's own
+     * chunks in use (one write and one read of at most {@link LoadEnd#MAX_CHUNK_BYTES}) and
+     * {@link #PER_END_OVERHEAD_BYTES} for its socket, connection objects and virtual-thread stacks, plus
+     * {@link #FIXED_ALLOWANCE_BYTES} for the machines, the executors and GC slack. With 1,000 connections
+     * and 256 KiB buffers that is about 1.7 GiB for two ends: generous, but an engine that queued each
+     * connection's whole 1 MB would need 2 GB, and the receive-queue bound is the tight one.
      */
     private void assertMemoryWithinBuffers(String where, MemorySampler.Peaks peaks, long bufferBytes, int endsHere) {
         long sockets = (long) CONNECTIONS * endsHere;
+        long retained = retainedBound(bufferBytes);
         assertThat(peaks.openSockets()).as("sockets the sampler saw open at once on the %s", where).isPositive();
         assertThat(peaks.retainedPerConnectionBytes()).as("receive-queue arrays of one connection on the %s", where)
-                .isLessThanOrEqualTo(RETAINED_FACTOR * bufferBytes);
+                .isLessThanOrEqualTo(retained);
         assertThat(peaks.retainedTotalBytes()).as("receive-queue arrays of all connections on the %s", where)
-                .isLessThanOrEqualTo(sockets * RETAINED_FACTOR * bufferBytes);
-        long perEnd = RETAINED_FACTOR * bufferBytes + 2L * LoadEnd.MAX_CHUNK_BYTES + PER_END_OVERHEAD_BYTES;
+                .isLessThanOrEqualTo(sockets * retained);
+        long perEnd = retained + 2L * LoadEnd.MAX_CHUNK_BYTES + PER_END_OVERHEAD_BYTES;
         assertThat(peaks.heapSamples()).as("heap samples taken on the %s", where).isPositive();
         assertThat(peaks.heapGrowthBytes()).as("heap growth after GC on the %s", where)
                 .isLessThanOrEqualTo(sockets * perEnd + FIXED_ALLOWANCE_BYTES);
+    }
+
+    /**
+     * The heap arrays one receive queue may hold with {@code bufferBytes} of credit: the payload itself;
+     * the rest of a packet's array the reader has partly consumed (its credit is given back as it reads,
+     * the array only when it has read it all), under 64 KiB; and the room left in the 1 KiB arrays small
+     * payloads are merged into (ReceiveQueue), which for this load's mix of chunk sizes stays well under
+     * the buffer again. Seen here: 1.2 times the buffer at 256 KiB, 1.75 times at 4 KiB.
+     */
+    private static long retainedBound(long bufferBytes) {
+        return RETAINED_FACTOR * bufferBytes + VirtioVsock.MAX_PACKET_PAYLOAD_BYTES;
     }
 
     /** Waits (bounded) until the machine has forgotten every socket, then asserts it. */
