@@ -42,9 +42,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * ({@link LoadEnd}), on the Java loopback, on the shared machine across two processes, and over a link
  * pair. Each run asserts that every connection completed with matching checksums and no exception, that
  * the engine's receive queues stayed within a small factor of the connections' buffers and the heap within
- * a bound derived from them ({@link #assertMemoryWithinBuffers}), and that afterwards no connection or bound socket is
- * left. Times and heap figures are printed, not asserted (CI's two cores are noisy); docs/reliability.md
- * records them.
+ * a bound derived from them ({@link #assertMemoryWithinBuffers}; in both processes of the shared machine),
+ * and that afterwards no connection or bound socket is left. Times and heap figures are printed, not
+ * asserted (CI's two cores are noisy); docs/reliability.md records them.
  *
  * <p>Threads: JUnit's thread runs the accepting half ({@link Load#acceptAll}) and waits; the connecting
  * half runs on one virtual thread per connection ({@link Load#connectAll}), in this JVM or, for the shared
@@ -94,6 +94,8 @@ class ConcurrentLoadTest {
     private final long seed = Trials.seed();
     /** The sockets of this JVM open now, for the sampler. */
     private final Set<VsockSocket> live = ConcurrentHashMap.newKeySet();
+    /** What the shared machine's peer process reported of its memory; set by {@link #peerReport}. */
+    private volatile MemorySampler.Peaks peerPeaks;
 
     @Test
     void onTheJavaLoopback() throws Exception {
@@ -122,11 +124,14 @@ class ConcurrentLoadTest {
             peer = LoadPeerMain.start(dir, PORT, CONNECTIONS, BYTES, seed, SHARED_BUFFER_BYTES);
             Process started = peer;
             Run run = run(server, () -> peerReport(started));
+            MemorySampler.Peaks peerPeaks = this.peerPeaks;
             if (!run.failures().isEmpty()) {
                 // Which process left the machine, and why, as the daemon saw it.
                 System.out.println(Files.readString(dir.resolve("daemon.log")));
             }
             report("shared machine, two processes", start, run, SHARED_BUFFER_BYTES, 1);
+            System.out.println("the peer process's connecting ends: " + peerPeaks);
+            assertMemoryWithinBuffers("shared machine's peer process", peerPeaks, SHARED_BUFFER_BYTES, 1);
             assertNothingLeft(machine);
         } finally {
             if (peer != null) {
@@ -254,14 +259,21 @@ class ConcurrentLoadTest {
         assertThat(machine.boundCount()).as("sockets left bound on %s", machine.name()).isZero();
     }
 
-    /** What the peer printed: its failures, and a failure for anything it left behind or a bad exit. */
-    private static List<String> peerReport(Process peer) throws IOException, InterruptedException {
+    /**
+     * What the peer printed: its failures, and a failure for anything it left behind or a bad exit. Its
+     * memory peaks go to {@link #peerPeaks}.
+     */
+    private List<String> peerReport(Process peer) throws IOException, InterruptedException {
         List<String> failures = new ArrayList<>();
         String done = null;
         BufferedReader out = new BufferedReader(new InputStreamReader(peer.getInputStream(), StandardCharsets.UTF_8));
         for (String line; (line = out.readLine()) != null; ) {
             if (line.startsWith("FAIL ")) {
                 failures.add("peer process: " + line.substring(5));
+            } else if (line.startsWith("MEMORY ")) {
+                String[] f = line.split(" ");
+                peerPeaks = new MemorySampler.Peaks(Long.parseLong(f[1]), Long.parseLong(f[2]), Integer.parseInt(f[3]),
+                        Long.parseLong(f[4]), Integer.parseInt(f[5]));
             } else if (line.startsWith("DONE ")) {
                 done = line;
             }

@@ -19,7 +19,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * and class path: {@code DIR PORT CONNECTIONS BYTES SEED BUFFER} joins the shared machine whose rendezvous
  * directory is DIR, runs the connecting ends of the load against 1:PORT ({@link Load#connectAll}), waits
  * until its machine has forgotten every connection, and prints one {@code FAIL ...} line per failed
- * connection (newlines folded), one more if its link to the daemon went down, and then {@code DONE <connections left> <sockets left bound>} before it
+ * connection (newlines folded), one more if its link to the daemon went down, the memory peaks of its
+ * ends ({@code MEMORY} and the fields of {@link MemorySampler.Peaks}), and then
+ * {@code DONE <connections left> <sockets left bound>} before it
  * exits, or at once when its stdin closes (so it never outlives the test). Its main thread waits; the ends
  * run on virtual threads.
  */
@@ -58,8 +60,12 @@ public final class LoadPeerMain {
             System.exit(1);
         });
         try (Machine machine = SharedMachine.connect(Path.of(args[0]), Duration.ofSeconds(1))) {
-            List<String> failures = Load.connectAll(machine, VsockAddress.local(port), connections, bytes, seed, bufferBytes,
-                    live);
+            List<String> failures;
+            MemorySampler.Peaks peaks;
+            try (MemorySampler sampler = new MemorySampler(live)) {
+                failures = Load.connectAll(machine, VsockAddress.local(port), connections, bytes, seed, bufferBytes, live);
+                peaks = sampler.stop();
+            }
             long deadline = System.nanoTime() + LEAK_WAIT_MILLIS * 1_000_000;
             while ((machine.connectionCount() > 0 || machine.boundCount() > 0) && System.nanoTime() < deadline) {
                 Thread.sleep(5);
@@ -70,6 +76,8 @@ public final class LoadPeerMain {
             if (machine.transport(TransportRole.LOCAL) instanceof LinkTransport link && link.downReason() != null) {
                 System.out.println("FAIL the link to the daemon went down: " + link.downReason());
             }
+            System.out.println("MEMORY " + peaks.retainedTotalBytes() + " " + peaks.retainedPerConnectionBytes() + " "
+                    + peaks.openSockets() + " " + peaks.heapGrowthBytes() + " " + peaks.heapSamples());
             System.out.println("DONE " + machine.connectionCount() + " " + machine.boundCount());
             System.out.flush();
         }
