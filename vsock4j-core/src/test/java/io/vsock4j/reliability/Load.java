@@ -25,7 +25,7 @@ import java.util.concurrent.Future;
 final class Load {
     /**
      * How long a connect may wait for its RESPONSE: a thousand REQUESTs at once on a busy shared machine
-     * can take longer than the 2 s default, and a slow answer is not what this load is about.
+     * could take longer than the 2 s default (not seen yet), and a slow answer is not what this load is about.
      */
     static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(30);
 
