@@ -124,7 +124,6 @@ class ConcurrentLoadTest {
             peer = LoadPeerMain.start(dir, PORT, CONNECTIONS, BYTES, seed, SHARED_BUFFER_BYTES);
             Process started = peer;
             Run run = run(server, () -> peerReport(started));
-            MemorySampler.Peaks peerPeaks = this.peerPeaks;
             if (!run.failures().isEmpty()) {
                 // Which process left the machine, and why, as the daemon saw it.
                 System.out.println(Files.readString(dir.resolve("daemon.log")));

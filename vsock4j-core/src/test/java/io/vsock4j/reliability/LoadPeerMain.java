@@ -16,14 +16,13 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The other process of {@link ConcurrentLoadTest}'s shared-machine run, started with the test's java
- * and class path: {@code DIR PORT CONNECTIONS BYTES SEED BUFFER} joins the shared machine whose rendezvous
- * directory is DIR, runs the connecting ends of the load against 1:PORT ({@link Load#connectAll}), waits
- * until its machine has forgotten every connection, and prints one {@code FAIL ...} line per failed
- * connection (newlines folded), one more if its link to the daemon went down, the memory peaks of its
- * ends ({@code MEMORY} and the fields of {@link MemorySampler.Peaks}), and then
- * {@code DONE <connections left> <sockets left bound>} before it
- * exits, or at once when its stdin closes (so it never outlives the test). Its main thread waits; the ends
- * run on virtual threads.
+ * and class path: {@code DIR PORT CONNECTIONS BYTES SEED BUFFER} joins the shared machine whose
+ * rendezvous directory is DIR, runs the connecting ends of the load against 1:PORT
+ * ({@link Load#connectAll}), and waits until its machine has forgotten every connection. Then it prints
+ * one {@code FAIL ...} line per failed connection (newlines folded), one more if its link to the daemon
+ * went down, the memory peaks of its ends ({@code MEMORY} and the fields of {@link MemorySampler.Peaks}),
+ * and {@code DONE <connections left> <sockets left bound>}, and exits; or it exits at once when its stdin
+ * closes (so it never outlives the test). Its main thread waits; the ends run on virtual threads.
  */
 public final class LoadPeerMain {
     /** How long this process's connections may take to leave its machine once their ends are done. */
