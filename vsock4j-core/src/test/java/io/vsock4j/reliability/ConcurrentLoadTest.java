@@ -61,7 +61,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * {@code -Dvsock4j.load.buffer=N} the buffer size on the loopback and the link pair, and
  * {@code -Dvsock4j.load.sharedBuffer=N} on the shared machine.
  */
-@Timeout(value = 2, unit = TimeUnit.MINUTES)
+@Timeout(value = 3, unit = TimeUnit.MINUTES)
 class ConcurrentLoadTest {
     static final int CONNECTIONS = 1000;
     /** Bytes each way per connection: issue #17 asks for 1 MB. */
