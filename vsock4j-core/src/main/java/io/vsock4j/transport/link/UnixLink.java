@@ -20,9 +20,16 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>The other process is not trusted, and nothing it sends may crash, hang or grow this one:
  * a broken frame or a truncated one at EOF takes the link down (every connection over it gets
  * ECONNRESET); what a well-framed packet says is checked by the transport on top (CIDs) and the engine
- * (ops, types, credit: RST). Memory is bounded: one frame being read, and at most
- * {@link #MAX_QUEUED_BYTES} (and {@link #MAX_QUEUED_PACKETS}) waiting to be written; a peer that stops reading past that is dropped,
- * as vhost stops serving a guest that does not take its replies.
+ * (ops, types, credit: RST). Memory is bounded: one frame being read, and what waits to be written.
+ * Data (RW) waits within credit: each of this side's connections has at most its own buffer size in
+ * flight (the engine caps the peer's buf_alloc by its own), so the data queued is what this process's
+ * own connections may send, however slowly the peer reads; 1,000 connections of 256 KiB may
+ * legitimately queue 250 MiB behind a busy daemon. Everything else (RST, RESPONSE, CREDIT_UPDATE: the
+ * replies a peer's packets earn) is bounded only here: past {@link #MAX_QUEUED_CONTROL_PACKETS} of
+ * them the peer counts as not reading its replies and is dropped, as vhost stops serving a guest that
+ * does not take its replies. And past {@link #MAX_QUEUED_BYTES} of anything (frames plus a per-packet
+ * allowance) the link is dropped whatever is queued: only a peer that lies about what it consumed
+ * (fwd_cnt) gets there.
  *
  * <p>Threads: {@link #send} from any thread (queues only). Two daemon threads per link: the reader
  * decodes and delivers in order and is the one that reports {@link Receiver#down}; the writer drains
@@ -33,10 +40,15 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 public final class UnixLink implements PacketLink {
     private static final System.Logger LOG = System.getLogger(UnixLink.class.getName());
-    /** Frame bytes queued for the peer beyond which it counts as not reading. */
-    public static final long MAX_QUEUED_BYTES = 32L * 1024 * 1024;
-    /** Packets queued for the peer beyond which it counts as not reading (bounds small control packets). */
-    public static final int MAX_QUEUED_PACKETS = 65_536;
+    /** Packets other than data queued for the peer beyond which it counts as not reading its replies. */
+    public static final int MAX_QUEUED_CONTROL_PACKETS = 65_536;
+    /** What a queued packet costs beyond its frame: the Packet and its array headers, roughly. */
+    static final int PACKET_ALLOWANCE_BYTES = 128;
+    /**
+     * Bytes queued (frames plus {@link #PACKET_ALLOWANCE_BYTES} each) beyond which the link is dropped
+     * whatever they are: 1 GiB, or a quarter of the heap when that is less.
+     */
+    public static final long MAX_QUEUED_BYTES = Math.min(1L << 30, Runtime.getRuntime().maxMemory() / 4);
     private static final int MAX_BATCH_PACKETS = 64;
     /** How long {@link #close} waits for the queue to be written: the kernel's VSOCK_CLOSE_TIMEOUT. */
     static final long CLOSE_DRAIN_MILLIS = 8_000;
@@ -49,8 +61,10 @@ public final class UnixLink implements PacketLink {
     private final Condition written = lock.newCondition();
     /** Guarded by lock. */
     private ArrayDeque<Packet> outbound = new ArrayDeque<>();
-    /** Frame bytes in outbound. Guarded by lock. */
+    /** Frame bytes plus allowances in outbound. Guarded by lock. */
     private long queuedBytes;
+    /** Packets in outbound that are not data. Guarded by lock. */
+    private int queuedControlPackets;
     /** The writer took a batch from outbound and is writing it. Guarded by lock. */
     private boolean writing;
     /** Why the link is going down, once it is. Guarded by lock. */
@@ -99,8 +113,11 @@ public final class UnixLink implements PacketLink {
                 return;
             }
             outbound.addLast(packet);
-            queuedBytes += VirtioVsock.HEADER_SIZE_BYTES + packet.len;
-            overflow = queuedBytes > MAX_QUEUED_BYTES || outbound.size() > MAX_QUEUED_PACKETS;
+            queuedBytes += cost(packet);
+            if (!isData(packet)) {
+                queuedControlPackets++;
+            }
+            overflow = queuedControlPackets > MAX_QUEUED_CONTROL_PACKETS || queuedBytes > MAX_QUEUED_BYTES;
             if (outbound.size() == 1) {
                 changed.signal();
             }
@@ -108,9 +125,19 @@ public final class UnixLink implements PacketLink {
             lock.unlock();
         }
         if (overflow) {
-            goDown("peer stopped reading: more than " + MAX_QUEUED_PACKETS + " packets or "
+            goDown("peer stopped reading: more than " + MAX_QUEUED_CONTROL_PACKETS + " replies or "
                     + MAX_QUEUED_BYTES + " bytes queued");
         }
+    }
+
+    /** Data, whose amount in flight credit bounds: a stream or SEQPACKET RW with payload. */
+    private static boolean isData(Packet p) {
+        return p.op == VirtioVsock.OP_RW && p.len > 0
+                && (p.type == VirtioVsock.TYPE_STREAM || p.type == VirtioVsock.TYPE_SEQPACKET);
+    }
+
+    private static long cost(Packet p) {
+        return VirtioVsock.HEADER_SIZE_BYTES + Integer.toUnsignedLong(p.len) + PACKET_ALLOWANCE_BYTES;
     }
 
     /** The reader: bytes to frames to packets, until the stream ends or breaks. */
@@ -178,7 +205,10 @@ public final class UnixLink implements PacketLink {
                     frames.clear();
                     Packet p;
                     for (int i = 0; i < MAX_BATCH_PACKETS && (p = outbound.pollFirst()) != null; i++) {
-                        queuedBytes -= VirtioVsock.HEADER_SIZE_BYTES + p.len;
+                        queuedBytes -= cost(p);
+                        if (!isData(p)) {
+                            queuedControlPackets--;
+                        }
                         frames.addAll(List.of(FrameDecoder.encode(p)));
                     }
                 } finally {
@@ -208,6 +238,7 @@ public final class UnixLink implements PacketLink {
             downReason = reason;
             outbound.clear();
             queuedBytes = 0;
+            queuedControlPackets = 0;
             changed.signalAll();
             written.signalAll();
         } finally {

@@ -236,7 +236,7 @@ class UnixLinkTest {
         }
         long sentBytes = 0;
         boolean dropped = false;
-        for (int i = 0; i < 2 * UnixLink.MAX_QUEUED_PACKETS / 1024 + 16 && !dropped; i++) {
+        for (int i = 0; i < 2 * UnixLink.MAX_QUEUED_CONTROL_PACKETS / 1024 + 16 && !dropped; i++) {
             many.flip();
             try {
                 while (many.hasRemaining()) {
@@ -251,7 +251,7 @@ class UnixLinkTest {
                 .isTrue();
         // It hung up because its queue of unread RSTs passed the bound, not earlier: it had read more
         // requests than that, and every one it read still had its RST queued or in our socket buffer.
-        assertThat(sentRequests).isGreaterThan(UnixLink.MAX_QUEUED_PACKETS);
+        assertThat(sentRequests).isGreaterThan(UnixLink.MAX_QUEUED_CONTROL_PACKETS);
         awaitGuests(0);
     }
 
