@@ -4,6 +4,7 @@ import io.vsock4j.VsockAddress;
 import io.vsock4j.VsockServerSocket;
 import io.vsock4j.VsockSocket;
 import io.vsock4j.core.Machine;
+import io.vsock4j.testing.Blocked;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -13,6 +14,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,6 +27,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.zip.CRC32;
 
@@ -34,7 +37,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 /**
  * Two JVM processes on one shared machine, each in its own temporary rendezvous directory with its own
  * daemon (so the tests never meet a user's real one): data both ways over CID 1, machine-wide bind,
- * resets when a process is killed, RST for unowned ports, the daemon's lifecycle.
+ * resets when a process is killed, RST for unowned ports, the daemon's lifecycle, and what a daemon
+ * killed mid-transfer does to the calls blocked on it (platform threads block in read and write; the
+ * test thread kills the daemon and then joins them).
  */
 @Timeout(60)
 class SharedMachineTest {
@@ -275,6 +280,85 @@ class SharedMachineTest {
         Machine third = join();
         assertThat(daemon().orElseThrow().pid()).isNotIn(daemon.pid(), next.pid());
         track(VsockServerSocket.bind(third, VsockAddress.of(VsockAddress.CID_ANY, 5006)));
+    }
+
+    /**
+     * Runs {@code call} on a platform thread named {@code name}; the future holds what it threw (null if
+     * it returned), so a test can start blocked calls, act, and then see how each ended.
+     */
+    private static Thread blockedCall(String name, CompletableFuture<Throwable> ended, Blocking call) {
+        return Thread.ofPlatform().name(name).daemon(true).start(() -> {
+            try {
+                call.run();
+                ended.complete(null);
+            } catch (Throwable t) {
+                ended.complete(t);
+            }
+        });
+    }
+
+    @FunctionalInterface
+    private interface Blocking {
+        void run() throws Exception;
+    }
+
+    /** What the blocked call on {@code thread} threw; fails naming its stack if it is still blocked. */
+    private static Throwable endOf(Thread thread, CompletableFuture<Throwable> ended) throws Exception {
+        // Not a deadline on how fast the reset is: no socket here has a timeout, so a call that returns
+        // at all was woken by the reset. The bound only turns a hang into a failure that shows the stack.
+        thread.join(Duration.ofSeconds(20));
+        if (thread.isAlive()) {
+            throw new AssertionError("still blocked after the daemon was killed: " + Blocked.describe(thread));
+        }
+        return ended.get();
+    }
+
+    @Test
+    void killingTheDaemonMidTransferResetsBlockedReadersAndWritersAndTheNextJoinStartsAFreshOne() throws Exception {
+        // Two members in this JVM behave as two processes: each has its own link to the daemon.
+        Machine a = join();
+        Machine b = join();
+        ProcessHandle killed = daemon().orElseThrow();
+        VsockServerSocket server = track(VsockServerSocket.bind(a, VsockAddress.of(VsockAddress.CID_ANY, 5011)));
+        VsockSocket fromB = track(VsockSocket.connect(b, VsockAddress.of(VsockAddress.CID_LOCAL, 5011)));
+        track(server.accept()); // never read: b's writer runs out of credit
+        VsockSocket quietFromB = track(VsockSocket.connect(b, VsockAddress.of(VsockAddress.CID_LOCAL, 5011)));
+        VsockSocket quietAtA = track(server.accept());
+
+        CompletableFuture<Throwable> writeEnded = new CompletableFuture<>();
+        Thread writer = blockedCall("b-writer", writeEnded, () -> fromB.getOutputStream().write(new byte[4 << 20]));
+        CompletableFuture<Throwable> readBEnded = new CompletableFuture<>();
+        Thread readerB = blockedCall("b-reader", readBEnded, () -> fromB.getInputStream().read());
+        CompletableFuture<Throwable> readAEnded = new CompletableFuture<>();
+        Thread readerA = blockedCall("a-reader", readAEnded, () -> quietAtA.getInputStream().read());
+        Blocked.awaitParkedIn(writer, "send");
+        Blocked.awaitParkedIn(readerB, "receive");
+        Blocked.awaitParkedIn(readerA, "receive");
+        assertThat(fromB.unacknowledged()).as("b's writer stopped on credit, its bytes in a's queue").isPositive();
+
+        killed.destroyForcibly(); // SIGKILL: the daemon closes nothing, its links just break
+        killed.onExit().get(10, TimeUnit.SECONDS);
+
+        // Every blocked call, in both members, ends with the reset of the link under it.
+        assertThat(endOf(readerA, readAEnded)).as("a's blocked read").isInstanceOf(SocketException.class)
+                .hasMessageStartingWith("ECONNRESET");
+        assertThat(endOf(readerB, readBEnded)).as("b's blocked read").isInstanceOf(SocketException.class)
+                .hasMessageStartingWith("ECONNRESET");
+        assertThat(endOf(writer, writeEnded)).as("b's write blocked on credit").isInstanceOf(SocketException.class)
+                .hasMessageStartingWith("ECONNRESET");
+        assertThatThrownBy(() -> quietFromB.getOutputStream().write(1)).as("an idle connection of the dead daemon")
+                .isInstanceOf(SocketException.class);
+
+        // The dead daemon left its socket, lock and pid behind; the next join starts a fresh one over them.
+        assertThat(dir.resolve(Rendezvous.SOCKET)).exists();
+        Machine c = join();
+        Machine d = join();
+        assertThat(daemon().orElseThrow().pid()).isNotEqualTo(killed.pid());
+        VsockServerSocket again = track(VsockServerSocket.bind(c, VsockAddress.of(VsockAddress.CID_ANY, 5011)));
+        VsockSocket s = track(VsockSocket.connect(d, VsockAddress.of(VsockAddress.CID_LOCAL, 5011)));
+        VsockSocket in = track(again.accept());
+        s.getOutputStream().write("after\n".getBytes(StandardCharsets.US_ASCII));
+        assertThat(new String(in.getInputStream().readNBytes(6), StandardCharsets.US_ASCII)).isEqualTo("after\n");
     }
 
     @Test
