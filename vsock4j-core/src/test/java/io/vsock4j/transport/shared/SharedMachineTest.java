@@ -27,7 +27,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.zip.CRC32;
 
@@ -44,6 +43,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 @Timeout(60)
 class SharedMachineTest {
     private static final Duration IDLE = Duration.ofMillis(500);
+    /** When a call that should have been woken counts as hung (see {@link Blocked.Call#end}). */
+    private static final Duration HANG = Duration.ofSeconds(20);
 
     @TempDir
     Path tmp;
@@ -282,37 +283,6 @@ class SharedMachineTest {
         track(VsockServerSocket.bind(third, VsockAddress.of(VsockAddress.CID_ANY, 5006)));
     }
 
-    /**
-     * Runs {@code call} on a platform thread named {@code name}; the future holds what it threw (null if
-     * it returned), so a test can start blocked calls, act, and then see how each ended.
-     */
-    private static Thread blockedCall(String name, CompletableFuture<Throwable> ended, Blocking call) {
-        return Thread.ofPlatform().name(name).daemon(true).start(() -> {
-            try {
-                call.run();
-                ended.complete(null);
-            } catch (Throwable t) {
-                ended.complete(t);
-            }
-        });
-    }
-
-    @FunctionalInterface
-    private interface Blocking {
-        void run() throws Exception;
-    }
-
-    /** What the blocked call on {@code thread} threw; fails naming its stack if it is still blocked. */
-    private static Throwable endOf(Thread thread, CompletableFuture<Throwable> ended) throws Exception {
-        // Not a deadline on how fast the reset is: no socket here has a timeout, so a call that returns
-        // at all was woken by the reset. The bound only turns a hang into a failure that shows the stack.
-        thread.join(Duration.ofSeconds(20));
-        if (thread.isAlive()) {
-            throw new AssertionError("still blocked after the daemon was killed: " + Blocked.describe(thread));
-        }
-        return ended.get();
-    }
-
     @Test
     void killingTheDaemonMidTransferResetsBlockedReadersAndWritersAndTheNextJoinStartsAFreshOne() throws Exception {
         // Two members in this JVM behave as two processes: each has its own link to the daemon.
@@ -325,29 +295,25 @@ class SharedMachineTest {
         VsockSocket quietFromB = track(VsockSocket.connect(b, VsockAddress.of(VsockAddress.CID_LOCAL, 5011)));
         VsockSocket quietAtA = track(server.accept());
 
-        CompletableFuture<Throwable> writeEnded = new CompletableFuture<>();
-        Thread writer = blockedCall("b-writer", writeEnded, () -> fromB.getOutputStream().write(new byte[4 << 20]));
-        CompletableFuture<Throwable> readBEnded = new CompletableFuture<>();
-        Thread readerB = blockedCall("b-reader", readBEnded, () -> fromB.getInputStream().read());
-        CompletableFuture<Throwable> readAEnded = new CompletableFuture<>();
-        Thread readerA = blockedCall("a-reader", readAEnded, () -> quietAtA.getInputStream().read());
-        Blocked.awaitParkedIn(writer, "send");
-        Blocked.awaitParkedIn(readerB, "receive");
-        Blocked.awaitParkedIn(readerA, "receive");
+        Blocked.Call writer = Blocked.start("b-writer", () -> fromB.getOutputStream().write(new byte[4 << 20]))
+                .awaitParkedIn("send");
+        Blocked.Call readerB = Blocked.start("b-reader", () -> fromB.getInputStream().read()).awaitParkedIn("receive");
+        Blocked.Call readerA = Blocked.start("a-reader", () -> quietAtA.getInputStream().read()).awaitParkedIn("receive");
         assertThat(fromB.unacknowledged()).as("b's writer stopped on credit, its bytes in a's queue").isPositive();
 
         killed.destroyForcibly(); // SIGKILL: the daemon closes nothing, its links just break
         killed.onExit().get(10, TimeUnit.SECONDS);
 
-        // Every blocked call, in both members, ends with the reset of the link under it.
-        assertThat(endOf(readerA, readAEnded)).as("a's blocked read").isInstanceOf(SocketException.class)
+        // Every blocked call, in both members, ends with the reset of the link under it. No socket has a
+        // timeout, so a call that returns at all was woken by the reset.
+        assertThat(readerA.end(HANG)).as("a's blocked read").isInstanceOf(SocketException.class)
                 .hasMessageStartingWith("ECONNRESET");
-        assertThat(endOf(readerB, readBEnded)).as("b's blocked read").isInstanceOf(SocketException.class)
+        assertThat(readerB.end(HANG)).as("b's blocked read").isInstanceOf(SocketException.class)
                 .hasMessageStartingWith("ECONNRESET");
-        assertThat(endOf(writer, writeEnded)).as("b's write blocked on credit").isInstanceOf(SocketException.class)
+        assertThat(writer.end(HANG)).as("b's write blocked on credit").isInstanceOf(SocketException.class)
                 .hasMessageStartingWith("ECONNRESET");
         assertThatThrownBy(() -> quietFromB.getOutputStream().write(1)).as("an idle connection of the dead daemon")
-                .isInstanceOf(SocketException.class);
+                .isInstanceOf(SocketException.class).hasMessageStartingWith("ECONNRESET");
 
         // The dead daemon left its socket, lock and pid behind; the next join starts a fresh one over them.
         assertThat(dir.resolve(Rendezvous.SOCKET)).exists();
