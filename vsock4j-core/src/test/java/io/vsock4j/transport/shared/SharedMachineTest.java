@@ -38,7 +38,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * daemon (so the tests never meet a user's real one): data both ways over CID 1, machine-wide bind,
  * resets when a process is killed, RST for unowned ports, the daemon's lifecycle, and what a daemon
  * killed mid-transfer does to the calls blocked on it (platform threads block in read and write; the
- * test thread kills the daemon and then joins them).
+ * test thread kills the daemon and then joins them), and who may connect: a process of another user
+ * (run as nobody with setpriv) is stopped by the directory's mode and, past it, by the daemon's
+ * SO_PEERCRED check; a directory of another user is never used. Those need root and fail without it.
  */
 @Timeout(60)
 class SharedMachineTest {
@@ -396,6 +398,89 @@ class SharedMachineTest {
         Path target = theirs;
         assertThatThrownBy(() -> Rendezvous.checkPrivate(target)).hasMessageStartingWith("EACCES")
                 .hasMessageContaining("owned by uid");
+    }
+
+    /**
+     * Fails, saying why, unless this test runs as root (as it does here and in CI): only root can run a
+     * process as another user or give a directory away. Not a skip: a run that cannot check who may
+     * connect must not pass as if it had.
+     */
+    private static void requireRoot(String toDo) throws IOException {
+        int uid = Rendezvous.processUid();
+        if (uid != 0) {
+            throw new AssertionError("this test must run as root to " + toDo + "; it runs as uid " + uid);
+        }
+    }
+
+    /** Waits until the daemon's log has a line containing {@code text}; the daemon logs after it acts. */
+    private String awaitLogLine(String text) throws IOException, InterruptedException {
+        while (true) {
+            Optional<String> line = Files.readAllLines(dir.resolve(Rendezvous.LOG)).stream().filter(l -> l.contains(text)).findFirst();
+            if (line.isPresent()) {
+                return line.get();
+            }
+            Thread.sleep(10);
+        }
+    }
+
+    @Test
+    void aProcessOfAnotherUserIsStoppedByTheDirectoryAndThenByTheDaemonsPeerCredentials() throws Exception {
+        requireRoot("run a client as user nobody");
+        Machine ours = join();
+        ProcessHandle daemon = daemon().orElseThrow();
+        Path socket = dir.resolve(Rendezvous.SOCKET);
+        assertThat(Files.getPosixFilePermissions(dir)).isEqualTo(PosixFilePermissions.fromString("rwx------"));
+        for (String file : List.of(Rendezvous.SOCKET, Rendezvous.LOCK, Rendezvous.PID, Rendezvous.LOG)) {
+            assertThat(Files.getPosixFilePermissions(dir.resolve(file))).as(file)
+                    .isEqualTo(PosixFilePermissions.fromString("rw-------"));
+        }
+        // The temporary directory above ours is 0700 too; open it for passing through, so that what
+        // stops nobody is our directory and not JUnit's.
+        Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwx--x--x"));
+
+        // First fence: the directory is 0700, so the kernel refuses nobody's connect to the socket.
+        assertThat(ForeignUserClientMain.runAs("nobody", "nogroup", socket)).startsWith("REFUSED")
+                .contains("Permission denied");
+
+        // Second fence, as if the modes had been loosened: nobody reaches the socket, and the daemon
+        // itself turns it away on SO_PEERCRED, before the hello.
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx--x--x"));
+        Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-rw-rw-"));
+        String refused = ForeignUserClientMain.runAs("nobody", "nogroup", socket);
+        Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+        assertThat(refused).as("what nobody's client saw").startsWith("REFUSED");
+        assertThat(awaitLogLine("refused a process"))
+                .contains("EACCES").contains("process of user nobody refused").contains("machine of root");
+        assertThat(Files.readAllLines(dir.resolve(Rendezvous.LOG))).noneMatch(l -> l.contains("joined") && l.contains("nobody"));
+
+        // The daemon went on serving its own user: the member from before works, and so does a new one.
+        assertThat(daemon.isAlive()).isTrue();
+        Machine next = join();
+        assertThat(daemon().orElseThrow().pid()).isEqualTo(daemon.pid());
+        VsockServerSocket server = track(VsockServerSocket.bind(ours, VsockAddress.of(VsockAddress.CID_ANY, 5012)));
+        VsockSocket s = track(VsockSocket.connect(next, VsockAddress.of(VsockAddress.CID_LOCAL, 5012)));
+        s.getOutputStream().write(7);
+        assertThat(track(server.accept()).getInputStream().read()).isEqualTo(7);
+    }
+
+    @Test
+    void aNamedMachineWhoseDirectoryAnotherUserOwnsIsNeverUsed() throws Exception {
+        requireRoot("give a directory to user nobody");
+        String name = "test-" + Long.toHexString(new Random().nextLong());
+        Path theirs = SharedMachine.rendezvousDirectory(name);
+        try {
+            Files.setAttribute(theirs, "unix:uid", 65534); // nobody's now, mode still 0700
+            assertThatThrownBy(() -> SharedMachine.connect(name)).hasMessageStartingWith("EACCES")
+                    .hasMessageContaining(theirs.toString()).hasMessageContaining("owned by uid 65534");
+            try (var files = Files.list(theirs)) {
+                assertThat(files.toList()).as("no socket, lock or log made there").isEmpty();
+            }
+            assertThat(ProcessHandle.current().children().filter(p -> p.info().commandLine()
+                    .map(c -> c.contains(theirs.toString())).orElse(false)).toList()).as("daemons started for it").isEmpty();
+        } finally {
+            Files.deleteIfExists(theirs);
+        }
     }
 
     @Test
