@@ -84,6 +84,9 @@ final class ConnectionSender {
                 remaining = c.awaitWritable(timeoutNanos > 0 ? remaining : Long.MAX_VALUE);
             }
             if (!c.protocol.canSend()) {
+                // Closed while this call waited or copied: the close's "Socket closed", not the local
+                // shutdown that the close implies (it said EPIPE "after shutdownOutput", which nobody called).
+                c.checkNotReleased();
                 if (written > 0 && type == SocketType.STREAM) {
                     return written;
                 }
