@@ -4,9 +4,11 @@ import io.vsock4j.VsockAddress;
 import io.vsock4j.VsockServerSocket;
 import io.vsock4j.VsockSocket;
 import io.vsock4j.core.Machine;
+import io.vsock4j.engine.Connection;
 import io.vsock4j.testing.Blocked;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -327,6 +329,37 @@ class SharedMachineTest {
         VsockSocket in = track(again.accept());
         s.getOutputStream().write("after\n".getBytes(StandardCharsets.US_ASCII));
         assertThat(new String(in.getInputStream().readNBytes(6), StandardCharsets.US_ASCII)).isEqualTo("after\n");
+    }
+
+    /**
+     * BUG, found for issue #17 item 4, as UnixLinkTest#oneByteWritesWithinCreditDoNotTakeTheLinkDown on
+     * the shared machine: one-byte writes within credit overflow the member's own link to the daemon
+     * ({@link io.vsock4j.transport.link.UnixLink#MAX_QUEUED_PACKETS}), the member drops its link, and it
+     * loses every connection and port on the machine (the daemon logs "process 2 left (peer closed the
+     * link)"). The writer ends with ECONNRESET. Enable when fixed.
+     */
+    @Test
+    @Disabled("BUG (issue #17 item 4): one-byte writes within credit overflow the member's UnixLink and it leaves the machine")
+    void oneByteWritesWithinCreditKeepTheMemberOnTheMachine() throws Exception {
+        Machine a = join();
+        Machine b = join();
+        VsockServerSocket server = track(VsockServerSocket.bind(a, VsockAddress.of(VsockAddress.CID_ANY, 5013)));
+        VsockSocket out = track(VsockSocket.connect(b, VsockAddress.of(VsockAddress.CID_LOCAL, 5013)));
+        Connection receiver = Machine.connectionOf(track(server.accept()).handle());
+        Blocked.Call writer = Blocked.start("one-byte-writer", () -> {
+            while (true) {
+                out.getOutputStream().write(1);
+            }
+        });
+        // Nobody reads: the writer must stop on credit with the whole buffer queued, and stay a member.
+        while (!Blocked.parkedIn(writer.thread(), "send") || receiver.queuedBytes() < receiver.credit().bufAlloc()) {
+            if (!writer.thread().isAlive()) {
+                throw new AssertionError("the writer ended; daemon log:\n" + Files.readString(dir.resolve(Rendezvous.LOG)),
+                        writer.end(Duration.ZERO));
+            }
+            Thread.sleep(1);
+        }
+        assertThat(Files.readAllLines(dir.resolve(Rendezvous.LOG))).noneMatch(l -> l.contains(" left "));
     }
 
     @Test
