@@ -1,13 +1,19 @@
 package io.vsock4j;
 
+import io.vsock4j.core.Machine;
 import io.vsock4j.testing.Blocked;
 import io.vsock4j.testing.Trials;
+import io.vsock4j.transport.link.HostTransport;
+import io.vsock4j.transport.link.UnixLinkServer;
+import io.vsock4j.transport.link.UnixLinks;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.net.SocketException;
 import java.nio.channels.ClosedByInterruptException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,8 +28,8 @@ import java.util.concurrent.CountDownLatch;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * close() and Thread.interrupt() racing with sends and receives on the Java loopback (issue #17 item
- * 4). Each round opens a few connections and starts many callers on them, platform and virtual
+ * close() and Thread.interrupt() racing with sends and receives (issue #17 item 4), on the Java
+ * loopback and over a Unix link between two machines in this JVM. Each round opens a few connections and starts many callers on them, platform and virtual
  * threads, each looping in read or write on one end: where nobody reads the other way, writers block
  * on credit; where nobody writes, readers block; elsewhere data flows. Once every caller is in its
  * loop, waker threads close random ends and interrupt random callers at random moments, and
@@ -53,28 +59,69 @@ class CloseAndInterruptRaceTest extends LoopbackFixture {
     private record Caller(VsockSocket socket, boolean writes, Thread thread) {
     }
 
-    /** How the callers of all rounds ended: exception class name (or EOF) to count. Test thread only. */
-    private final Map<String, Integer> outcomes = new TreeMap<>();
+    /** Opens one connection for a round: {client, accepted}. */
+    @FunctionalInterface
+    private interface Opener {
+        VsockSocket[] open() throws IOException;
+    }
 
     @Test
-    void blockedSendsAndReceivesAllReturnOnlyAsDocumentedWhenCloseAndInterruptRace() throws Exception {
+    void onTheLoopbackEveryCallReturnsOnlyAsDocumented() throws Exception {
+        VsockServerSocket server = listen(PORT);
+        race(() -> new VsockSocket[] {connect(PORT), track(server.accept())});
+    }
+
+    /**
+     * The same over a Unix link between two machines in this JVM, where packets cross the link's reader
+     * and writer threads instead of being delivered on the sending thread.
+     */
+    @Test
+    void overAUnixLinkEveryCallReturnsOnlyAsDocumented(@TempDir Path dir) throws Exception {
+        HostTransport h2g = new HostTransport("race-host", false);
+        // A short close timeout: ends closed with bytes unread leave at its end (see the class comment).
+        Duration closeTimeout = Duration.ofMillis(500);
+        try (Machine host = Machine.builder().name("race-host").transport(h2g).closeTimeout(closeTimeout).build();
+             UnixLinkServer links = UnixLinkServer.serve(dir.resolve("link.sock"), h2g, 3);
+             Machine guest = Machine.builder().name("race-guest").transport(UnixLinks.connectGuest(links.path()))
+                     .closeTimeout(closeTimeout).build()) {
+            while (!h2g.reaches(guest.localCid())) {
+                Thread.sleep(1); // the host attaches the guest once it has read the hello's answer
+            }
+            VsockServerSocket server = track(VsockServerSocket.bind(guest, VsockAddress.of(VsockAddress.CID_ANY, PORT)));
+            race(() -> new VsockSocket[] {track(VsockSocket.connect(host, VsockAddress.of(guest.localCid(), PORT))),
+                track(server.accept())});
+            server.close();
+            for (Machine m : List.of(host, guest)) {
+                // As the fixture does for its machine: closed connections leave once their close is over.
+                long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+                while (m.connectionCount() > 0 && System.nanoTime() < deadline) {
+                    Thread.sleep(5);
+                }
+                assertThat(m.connectionCount()).as("connections left on %s", m.name()).isZero();
+            }
+        }
+    }
+
+    /** {@link #ROUNDS} rounds on connections from {@code opener}, then checks that the races happened. */
+    private void race(Opener opener) throws Exception {
         long seed = Trials.seed();
         Random random = new Random(seed);
-        VsockServerSocket server = listen(PORT);
+        Map<String, Integer> outcomes = new TreeMap<>();
         for (int round = 0; round < ROUNDS; round++) {
             String where = "seed " + seed + " (-D" + Trials.SEED_PROPERTY + "), round " + round;
-            runRound(server, random, where);
+            runRound(opener, random, where, outcomes);
         }
         // The races did happen: interrupts came while callers were inside their calls, and closes too.
         assertThat(outcomes).as("how callers ended, seed %d", seed)
                 .containsKeys(ClosedByInterruptException.class.getSimpleName(), SocketException.class.getSimpleName());
     }
 
-    private void runRound(VsockServerSocket server, Random random, String where) throws Exception {
+    private void runRound(Opener opener, Random random, String where, Map<String, Integer> outcomes) throws Exception {
         List<VsockSocket> ends = new ArrayList<>();
         for (int c = 0; c < CONNECTIONS; c++) {
-            ends.add(connect(PORT)); // tracked: a failed round leaves nothing open for the next test
-            ends.add(track(server.accept()));
+            VsockSocket[] pair = opener.open(); // tracked: a failed round leaves nothing open for the next test
+            ends.add(pair[0]);
+            ends.add(pair[1]);
         }
         CountDownLatch started = new CountDownLatch(CONNECTIONS * CALLERS_PER_CONNECTION);
         ConcurrentHashMap<Thread, Optional<Throwable>> endings = new ConcurrentHashMap<>();
