@@ -18,7 +18,7 @@ public final class Blocked {
     /**
      * Polls until {@code thread} is parked with a frame of an {@code io.vsock4j} method named
      * {@code method} on its stack. Unbounded: the test's {@code @Timeout} ends a wait that never ends. A
-     * thread that dies first fails at once, naming its state.
+     * thread that ends first fails the wait at once.
      */
     public static void awaitParkedIn(Thread thread, String method) throws InterruptedException {
         while (!parkedIn(thread, method)) {
@@ -68,7 +68,12 @@ public final class Blocked {
 
         /** Waits until the call is parked in an io.vsock4j method named {@code method}. */
         public Call awaitParkedIn(String method) throws InterruptedException {
-            Blocked.awaitParkedIn(thread, method);
+            try {
+                Blocked.awaitParkedIn(thread, method);
+            } catch (AssertionError ended) {
+                ended.initCause(this.ended.getNow(null)); // why it ended: the call's exception, or none
+                throw ended;
+            }
             return this;
         }
 
