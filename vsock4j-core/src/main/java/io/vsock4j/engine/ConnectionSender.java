@@ -45,6 +45,12 @@ final class ConnectionSender {
 
     private int sendLocked(byte[] src, int off, int len, int flags, long timeoutNanos) throws IOException {
         c.checkNotReleased();
+        if (c.protocol.error() != null) {
+            // A reset marks the peer shut both ways; the reset is what happened, not a shutdown. A write
+            // that was blocked when the link died returned its short count and lands here: it must say
+            // ECONNRESET, as the blocked reads do, not "peer shut down receiving".
+            throw c.protocol.error().exception("send to " + c.remote());
+        }
         ConnectionState state = c.protocol.state();
         if (sendShut(state)) {
             throw Errno.EPIPE.exception(sendShutdownReason(state));
@@ -78,6 +84,9 @@ final class ConnectionSender {
                 remaining = c.awaitWritable(timeoutNanos > 0 ? remaining : Long.MAX_VALUE);
             }
             if (!c.protocol.canSend()) {
+                // Closed while this call waited or copied: the close's "Socket closed", not the local
+                // shutdown that the close implies (it said EPIPE "after shutdownOutput", which nobody called).
+                c.checkNotReleased();
                 if (written > 0 && type == SocketType.STREAM) {
                     return written;
                 }

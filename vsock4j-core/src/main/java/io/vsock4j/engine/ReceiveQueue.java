@@ -3,6 +3,7 @@ package io.vsock4j.engine;
 import io.vsock4j.wire.VirtioVsock;
 
 import java.util.ArrayDeque;
+import java.util.Arrays;
 
 /**
  * The bytes a connection has received and its reader has not yet consumed, in arrival order.
@@ -10,8 +11,10 @@ import java.util.ArrayDeque;
  * <p>Each RW payload is kept as it arrived (no copy) as one chunk, except small payloads (at most
  * {@link VirtioVsock#GOOD_COPY_LEN_BYTES}), which are copied into the room left in the last chunk, as
  * Linux does, so that a peer sending one-byte packets cannot make the queue hold one object per byte.
- * With credit bounding the payload bytes to {@code buf_alloc}, the memory held stays within a small
- * constant factor of the buffer size.
+ * A merge chunk that stops being the last while more than GOOD_COPY_LEN of its room is unused is cut
+ * to its bytes, so every chunk but the last is at least 7/8 full. With credit bounding the payload
+ * bytes to {@code buf_alloc}, the arrays held stay within 8/7 of the buffer size plus one merge chunk
+ * (and the consumed part of a head chunk being read).
  *
  * <p>For SEQPACKET, a chunk that ends a message carries the packet's SEQ_EOM (and SEQ_EOR) flags, and
  * nothing is ever merged behind such a chunk, so message boundaries are chunk boundaries. A stream read
@@ -87,6 +90,13 @@ final class ReceiveQueue {
             last.end += len;
             last.seqFlags = seqFlags;
         } else {
+            if (last != null && last.mergeable && last.data.length - last.end > VirtioVsock.GOOD_COPY_LEN_BYTES) {
+                // Nothing merges into it any more, and most of its room is unused (small payloads between
+                // large ones, one-byte messages): keep only its bytes, or the queue would hold a
+                // MERGE_CHUNK_BYTES array per byte. A reader's claim is never on a merge chunk this small
+                // (it claims only chunks of Connection.UNLOCKED_COPY_MIN_BYTES), and offsets are kept.
+                last.data = Arrays.copyOf(last.data, last.end);
+            }
             Chunk c = new Chunk();
             if (len <= VirtioVsock.GOOD_COPY_LEN_BYTES) {
                 c.data = new byte[MERGE_CHUNK_BYTES];

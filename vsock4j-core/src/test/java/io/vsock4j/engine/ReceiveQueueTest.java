@@ -19,6 +19,34 @@ class ReceiveQueueTest {
     }
 
     @Test
+    void smallPayloadsBetweenLargerOnesHoldNoMoreArrayThanTheirBytesAndStayInOrder() {
+        // 1 and 129 bytes in turn: each 1-byte payload starts a merge chunk that nothing merges into.
+        // Before the cut, each held a 1024-byte array: 8.9 times the bytes queued.
+        ReceiveQueue q = new ReceiveQueue();
+        java.io.ByteArrayOutputStream sent = new java.io.ByteArrayOutputStream();
+        for (int i = 0; i < 1000; i++) {
+            byte[] one = filled(1, i);
+            byte[] more = filled(129, i + 1);
+            q.enqueue(one, 0, 1, 0);
+            q.enqueue(more, 0, 129, 0);
+            sent.writeBytes(one);
+            sent.writeBytes(more);
+        }
+        assertThat(q.bytes()).isEqualTo(130_000);
+        assertThat(q.retainedBytes()).isEqualTo(130_000);
+        // Runs of small payloads still merge, up to the room of one chunk.
+        for (int i = 0; i < 100; i++) {
+            byte[] b = filled(100, i);
+            q.enqueue(b, 0, 100, 0);
+            sent.writeBytes(b);
+        }
+        assertThat(q.retainedBytes()).isLessThanOrEqualTo(q.bytes() * 8L / 7 + 1024);
+        byte[] got = new byte[q.bytes()];
+        assertThat(q.readStream(got, 0, got.length, false)).isEqualTo(got.length);
+        assertThat(got).isEqualTo(sent.toByteArray());
+    }
+
+    @Test
     void aClaimedCopyIsUntouchedByArrivalsAndMergesBehindIt() {
         ReceiveQueue q = new ReceiveQueue();
         q.enqueue(filled(100, 1), 0, 100, 0); // small: copied into a mergeable chunk
