@@ -56,6 +56,8 @@ final class EngineSocket implements SocketHandle {
     /** Accepted children not yet taken; while LISTENING. */
     private ArrayDeque<EngineSocket> acceptQueue;
     private int backlog;
+    /** Why accepts fail from now on (the machine's port space is gone), or null. Guarded by this. */
+    private IOException listenerFailure;
     private SocketSettings settings;
 
     EngineSocket(Machine machine, SocketType type) {
@@ -164,6 +166,9 @@ final class EngineSocket implements SocketHandle {
         }
         long deadline = System.nanoTime() + timeoutNanos;
         while (acceptQueue.isEmpty()) {
+            if (listenerFailure != null) {
+                throw listenerFailure;
+            }
             if (timeoutNanos == 0) {
                 wait();
             } else {
@@ -204,6 +209,17 @@ final class EngineSocket implements SocketHandle {
             return true;
         }
         return false;
+    }
+
+    /**
+     * Nothing can reach this listener any more (see {@link Machine#portSpaceLost}): a waiting accept and
+     * every later one that finds no queued child fail with {@code why}. Any thread; no-op unless listening.
+     */
+    synchronized void listenerLost(IOException why) {
+        if (state == SocketState.LISTENING && listenerFailure == null) {
+            listenerFailure = why;
+            notifyAll();
+        }
     }
 
     /** virtio_transport_recv_listen, under the monitor: a REQUEST becomes an accepted child, or RST. */

@@ -366,6 +366,16 @@ public final class Machine implements SocketProvider, AutoCloseable {
         }
     }
 
+    /**
+     * The port space of this machine's registry is gone (its shared machine's daemon died): every listener
+     * fails its accepts from now on, with ENODEV naming {@code reason}. Nothing can reach them again.
+     */
+    void portSpaceLost(String reason) {
+        for (EngineSocket s : ports.sockets()) {
+            s.listenerLost(Errno.ENODEV.exception("the machine's port space is gone: " + reason));
+        }
+    }
+
     /** Connected sockets (tests check that nothing leaks). */
     public int connectionCount() {
         return connected.size();

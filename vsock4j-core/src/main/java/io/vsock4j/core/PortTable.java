@@ -126,6 +126,17 @@ final class PortTable {
     }
 
     /** How many sockets are bound (tests check nothing leaks). */
+    /** Every bound socket, a copy: the caller may call into them (the table's lock is let go first). */
+    synchronized List<EngineSocket> sockets() {
+        List<EngineSocket> all = new ArrayList<>();
+        for (List<Bound> bound : byPort.values()) {
+            for (Bound b : bound) {
+                all.add(b.socket());
+            }
+        }
+        return all;
+    }
+
     synchronized int size() {
         int n = 0;
         for (List<Bound> sockets : byPort.values()) {

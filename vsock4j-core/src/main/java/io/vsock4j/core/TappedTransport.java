@@ -101,6 +101,11 @@ final class TappedTransport implements Transport, Transport.PacketReceiver {
     }
 
     @Override
+    public void portSpaceLost(Transport from, String reason) {
+        machine.portSpaceLost(reason);
+    }
+
+    @Override
     public String toString() {
         return real.toString();
     }

@@ -109,5 +109,13 @@ public interface Transport extends AutoCloseable {
          */
         default void portReset(Transport from, int remoteCid, int remotePort) {
         }
+
+        /**
+         * The machine-wide port space that {@code from} keeps for this machine is gone for good (a shared
+         * machine's daemon died): no bound port of this machine can be reached again, so listeners fail
+         * their accepts with ENODEV, as connects and binds through {@code from} do. Called once, on any thread.
+         */
+        default void portSpaceLost(Transport from, String reason) {
+        }
     }
 }

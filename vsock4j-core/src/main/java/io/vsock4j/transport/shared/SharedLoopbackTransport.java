@@ -257,6 +257,7 @@ public final class SharedLoopbackTransport extends LinkTransport implements Port
     @Override
     protected void linkDown(String reason) {
         hostSide.linkDown();
+        receiver().portSpaceLost(this, "shared machine " + name + " is gone: " + reason);
         guestsKnown.completeExceptionally(Errno.ENODEV.exception("shared machine " + name + " is gone: " + reason));
         for (Integer id : requests.keySet()) {
             CompletableFuture<Integer> answer = requests.remove(id);

@@ -13,7 +13,6 @@ import io.vsock4j.wire.VirtioVsock;
 import io.vsock4j.wire.VirtioVsockHeader;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -187,15 +186,13 @@ class UnixLinkTest {
     }
 
     /**
-     * BUG, found for issue #17 item 4: one-byte writes, each a packet and all within credit (256 Ki
-     * packets for a 256 KiB buffer), outrun the host link's writer and pass
-     * {@link UnixLink#MAX_QUEUED_PACKETS} (64 Ki). The link then drops the guest as "peer stopped
-     * reading", though it never stopped, and every connection of that guest is reset. Credit bounds
-     * bytes, not packets; the link's guard counts packets. Enable when fixed.
+     * Found for issue #17 item 4: one-byte writes, each a packet and all within credit (256 Ki packets
+     * for a 256 KiB buffer), outran the host link's writer and passed the link's old bound of 64 Ki
+     * packets queued; the link dropped the guest as "peer stopped reading", though it never stopped, and
+     * every connection of that guest was reset. Data now counts only against the link's byte bound.
      */
     @Test
     @Timeout(60)
-    @Disabled("BUG (issue #17 item 4): one-byte writes within credit overflow UnixLink.MAX_QUEUED_PACKETS and take the link down")
     void oneByteWritesWithinCreditDoNotTakeTheLinkDown() throws Exception {
         Machine g = guest();
         awaitGuests(1);

@@ -8,7 +8,6 @@ import io.vsock4j.engine.Connection;
 import io.vsock4j.testing.Blocked;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -332,14 +331,12 @@ class SharedMachineTest {
     }
 
     /**
-     * BUG, found for issue #17 item 4, as UnixLinkTest#oneByteWritesWithinCreditDoNotTakeTheLinkDown on
-     * the shared machine: one-byte writes within credit overflow the member's own link to the daemon
-     * ({@link io.vsock4j.transport.link.UnixLink#MAX_QUEUED_PACKETS}), the member drops its link, and it
-     * loses every connection and port on the machine (the daemon logs "process 2 left (peer closed the
-     * link)"). The writer ends with ECONNRESET. Enable when fixed.
+     * Found for issue #17 item 4, as UnixLinkTest#oneByteWritesWithinCreditDoNotTakeTheLinkDown on the
+     * shared machine: one-byte writes within credit overflowed the member's own link to the daemon (then
+     * bounded at 64 Ki packets), the member dropped its link and lost every connection and port on the
+     * machine. Data now counts only against the link's byte bound.
      */
     @Test
-    @Disabled("BUG (issue #17 item 4): one-byte writes within credit overflow the member's UnixLink and it leaves the machine")
     void oneByteWritesWithinCreditKeepTheMemberOnTheMachine() throws Exception {
         Machine a = join();
         Machine b = join();
@@ -363,14 +360,13 @@ class SharedMachineTest {
     }
 
     /**
-     * GAP, found for issue #17 item 4: when the daemon dies, a member's connections reset, but a thread
-     * blocked in accept stays blocked for good ({@code vsock nc -l} on a shared machine would wait
-     * forever on a port that is no longer its own machine-wide: a new daemon knows nothing of it). Nothing
-     * can ever arrive; the listener should fail as a connect there does (ENODEV, the errno proposed here).
-     * Enable when decided and fixed.
+     * Found for issue #17 item 4: when the daemon died, a member's connections reset, but a thread blocked
+     * in accept stayed blocked for good ({@code vsock nc -l} on a shared machine would have waited forever
+     * on a port that is no longer its own machine-wide: a new daemon knows nothing of it). Nothing can
+     * arrive there any more, so the accept fails with ENODEV, as a connect or bind through the dead
+     * machine does.
      */
     @Test
-    @Disabled("GAP (issue #17 item 4): accept on a shared machine whose daemon was killed blocks forever")
     void killingTheDaemonEndsABlockedAccept() throws Exception {
         Machine a = join();
         ProcessHandle killed = daemon().orElseThrow();
