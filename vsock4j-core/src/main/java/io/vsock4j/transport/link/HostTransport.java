@@ -271,8 +271,10 @@ public final class HostTransport implements Transport {
     @Override
     public void close() {
         closed = true;
+        // One budget for all guests' queues, not one each: a host of many silent guests closes in 8 s.
+        long deadline = System.nanoTime() + UnixLink.CLOSE_DRAIN_MILLIS * 1_000_000;
         for (Guest g : guests.values()) {
-            g.link().close();
+            g.link().closeBy(deadline);
         }
         guests.clear();
     }

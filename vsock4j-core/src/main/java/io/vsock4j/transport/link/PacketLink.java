@@ -18,9 +18,20 @@ public interface PacketLink extends AutoCloseable {
     /** Queues a packet for the other end; the link owns it afterwards. Dropped once the link is down. */
     void send(Packet packet);
 
-    /** Takes the link down (the other end sees {@link Receiver#down}). Idempotent. */
+    /**
+     * Takes the link down (the other end sees {@link Receiver#down}), once what is queued has been
+     * written, for as long as the link gives that. Idempotent.
+     */
     @Override
     void close();
+
+    /**
+     * {@link #close}, giving what is queued until {@code deadlineNanos} ({@link System#nanoTime}) at most:
+     * for closing many links within one budget. A link with no queue of its own closes at once.
+     */
+    default void closeBy(long deadlineNanos) {
+        close();
+    }
 
     /** What a link delivers to. */
     interface Receiver {

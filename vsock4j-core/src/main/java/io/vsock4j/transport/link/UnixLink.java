@@ -253,7 +253,12 @@ public final class UnixLink implements PacketLink {
 
     @Override
     public void close() {
-        awaitWritten(System.nanoTime() + CLOSE_DRAIN_MILLIS * 1_000_000);
+        closeBy(System.nanoTime() + CLOSE_DRAIN_MILLIS * 1_000_000);
+    }
+
+    @Override
+    public void closeBy(long deadlineNanos) {
+        awaitWritten(deadlineNanos);
         goDown("link " + name + " closed here");
         Thread r;
         Thread w;
