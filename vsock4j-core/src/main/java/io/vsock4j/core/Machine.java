@@ -53,6 +53,8 @@ public final class Machine implements SocketProvider, AutoCloseable {
     private final Map<TransportRole, TappedTransport> tapped = new EnumMap<>(TransportRole.class);
     private final Routing.Slots slots;
     private final PortTable ports;
+    /** Why this machine's port space is gone ({@link #portSpaceLost}), or null while it is there. */
+    private volatile String portSpaceLost;
     /** Ports shared with other processes of this machine, or null when the port space is this JVM's alone. */
     private final PortRegistry registry;
     private final ConcurrentHashMap<ConnectionKey, Connection> connected = new ConcurrentHashMap<>();
@@ -239,6 +241,10 @@ public final class Machine implements SocketProvider, AutoCloseable {
      * told, and if one refuses, those told before are told it closed and the listen fails.
      */
     void listening(SocketType type, VsockAddress local) throws IOException {
+        String lost = portSpaceLost;
+        if (lost != null) {
+            throw Errno.ENODEV.exception("listen on " + local + ": the machine's port space is gone: " + lost);
+        }
         List<Transport> told = new ArrayList<>();
         try {
             for (Transport t : transports.values()) {
@@ -371,6 +377,7 @@ public final class Machine implements SocketProvider, AutoCloseable {
      * fails its accepts from now on, with ENODEV naming {@code reason}. Nothing can reach them again.
      */
     void portSpaceLost(String reason) {
+        portSpaceLost = reason;
         for (EngineSocket s : ports.sockets()) {
             s.listenerLost(Errno.ENODEV.exception("the machine's port space is gone: " + reason));
         }

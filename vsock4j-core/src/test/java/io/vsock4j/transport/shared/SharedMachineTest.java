@@ -371,11 +371,15 @@ class SharedMachineTest {
         Machine a = join();
         ProcessHandle killed = daemon().orElseThrow();
         VsockServerSocket server = track(VsockServerSocket.bind(a, VsockAddress.of(VsockAddress.CID_ANY, 5014)));
+        io.vsock4j.SocketHandle boundOnly = track(a.open(io.vsock4j.SocketType.STREAM));
+        boundOnly.bind(VsockAddress.of(VsockAddress.CID_ANY, 5015));
         Blocked.Call acceptor = Blocked.start("acceptor", server::accept).awaitParkedIn("accept");
         killed.destroyForcibly();
         killed.onExit().get(10, TimeUnit.SECONDS);
         assertThat(acceptor.end(HANG)).as("the blocked accept").isInstanceOf(SocketException.class)
                 .hasMessageStartingWith("ENODEV");
+        // A socket bound before and listening only now cannot be reached either.
+        assertThatThrownBy(() -> boundOnly.listen(1)).isInstanceOf(SocketException.class).hasMessageStartingWith("ENODEV");
     }
 
     @Test
