@@ -197,7 +197,7 @@ class UnixLinkTest {
         Machine g = guest();
         awaitGuests(1);
         VsockServerSocket listener = track(VsockServerSocket.bind(g, VsockAddress.of(VsockAddress.CID_ANY, 901)));
-        Stall s = writeIntoAStalledReader(listener, 1); // fails today: the writer ends with ECONNRESET
+        Stall s = writeIntoAStalledReader(listener, 1); // before the fix the writer ended with ECONNRESET
         assertThat(s.maxQueued()).isEqualTo(s.buffer());
         assertThat(h2g.guestCids()).as("the link stayed up").containsExactly(3);
     }
