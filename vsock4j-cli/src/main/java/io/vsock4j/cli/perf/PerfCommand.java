@@ -45,8 +45,14 @@ public final class PerfCommand implements Callable<Integer> {
     static final int DEFAULT_PORT = 1234;
     /** What --sender sends without --bytes (vsock_perf's 64 KiB is over before a JVM has compiled anything). */
     static final long DEFAULT_SEND_BYTES = 1L << 30;
-    /** What each in-process transfer moves without --bytes: long enough that a round is not a JIT event. */
-    static final long DEFAULT_ROUND_BYTES = 1L << 30;
+    /**
+     * What each in-process transfer moves without --bytes: long enough that a round is not a JIT event,
+     * and that TCP is past its start. A fresh loopback TCP connection on a 2-vCPU VM ran its first GiB at
+     * up to 4 times its steady rate (46 to 59 Gbit/s against 12 to 17), so 1 GiB rounds put TCP's median
+     * anywhere between the two and vsock/TCP 30% below JMH's; with 8 GiB every TCP round was steady and
+     * the ratios came within 5% of JMH's (docs/benchmarks.md).
+     */
+    static final long DEFAULT_ROUND_BYTES = 8L << 30;
     static final int DEFAULT_TIMED_ROUNDS = 7;
     static final double DEFAULT_WARM_UP_SECONDS = 4;
     /** vsock_perf's DEFAULT_BUF_SIZE_BYTES. */
@@ -69,8 +75,8 @@ public final class PerfCommand implements Callable<Integer> {
     int port = DEFAULT_PORT;
 
     @Option(names = "--bytes", paramLabel = "BYTES", converter = Converters.Bytes.class,
-            description = "Bytes to send, with K, M, G suffixes (default 1G, and 1G per transfer for --compare"
-                    + " and --local; vsock_perf's default is 64K).")
+            description = "Bytes to send, with K, M, G suffixes (default 1G, and 8G per transfer for --compare"
+                    + " and --local, past TCP's fast start; vsock_perf's default is 64K).")
     Long bytes;
 
     @Option(names = "--buf-size", paramLabel = "BYTES", converter = Converters.Bytes.class,
