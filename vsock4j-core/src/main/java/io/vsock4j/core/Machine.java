@@ -94,7 +94,7 @@ public final class Machine implements SocketProvider, AutoCloseable {
         private String name = "machine";
         private final Map<TransportRole, Transport> transports = new EnumMap<>(TransportRole.class);
         private boolean mayBindReserved = Privileges.canBindReservedPorts();
-        private java.time.Duration closeTimeout = java.time.Duration.ofNanos(Connection.CLOSE_TIMEOUT_NANOS);
+        private java.time.Duration closeTimeout = java.time.Duration.ofNanos(VirtioVsock.CLOSE_TIMEOUT_NANOS);
         private PortRegistry registry;
 
         public Builder name(String machineName) {

@@ -50,9 +50,6 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@link java.nio.channels.ClosedByInterruptException}.
  */
 public final class Connection {
-    /** VSOCK_CLOSE_TIMEOUT (8 s): how long a closed socket waits for the peer to finish. */
-    public static final long CLOSE_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(8);
-
     /** A copy at least this large (a payload, a head chunk) runs with the lock released; smaller ones are cheaper than the lock round trip. */
     static final int UNLOCKED_COPY_MIN_BYTES = 4096;
 
@@ -70,9 +67,9 @@ public final class Connection {
         /** Runs {@code task} once after {@code delayNanos} on a machine thread. */
         Future<?> schedule(Runnable task, long delayNanos);
 
-        /** How long a closed socket waits for its peer to finish; {@link #CLOSE_TIMEOUT_NANOS} unless configured. */
+        /** How long a closed socket waits for its peer to finish; {@link VirtioVsock#CLOSE_TIMEOUT_NANOS} unless configured. */
         default long closeTimeoutNanos() {
-            return CLOSE_TIMEOUT_NANOS;
+            return VirtioVsock.CLOSE_TIMEOUT_NANOS;
         }
     }
 

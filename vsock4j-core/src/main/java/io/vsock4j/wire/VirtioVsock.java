@@ -17,6 +17,12 @@ public final class VirtioVsock {
     /** VIRTIO_VSOCK_MAX_BUF_SIZE: buf_alloc is a u32, so no buffer may be larger. */
     public static final long MAX_BUF_SIZE_BYTES = 0xFFFF_FFFFL;
 
+    /**
+     * VSOCK_CLOSE_TIMEOUT (net/vmw_vsock/virtio_transport_common.c, 8 s): how long a closed socket waits for
+     * its peer to finish, and so how long vsock4j's transports give what a closing side still queued.
+     */
+    public static final long CLOSE_TIMEOUT_NANOS = 8_000_000_000L;
+
     /** GOOD_COPY_LEN: received payloads up to this size are copied into the previous chunk's room. */
     public static final int GOOD_COPY_LEN_BYTES = 128;
 

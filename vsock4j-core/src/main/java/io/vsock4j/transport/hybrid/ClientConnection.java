@@ -359,7 +359,6 @@ final class ClientConnection {
                     if (wrote(p.len)) {
                         owner.deliver(this, control(VirtioVsock.OP_CREDIT_UPDATE, 0));
                     }
-                    doneWriting();
                     continue;
                 }
                 engineShut |= p.flags & VirtioVsock.SHUTDOWN_BOTH;
@@ -424,12 +423,19 @@ final class ClientConnection {
         }
     }
 
-    /** The writer is done with the packet {@link #nextToUnix} gave it. */
+    /** The writer is done with the packet {@link #nextToUnix} gave it; under the lock. */
+    private void doneWritingLocked() {
+        writing = false;
+        if (toUnix.isEmpty()) {
+            changed.signalAll(); // for awaitWritten: everything the engine sent is written
+        }
+    }
+
+    /** The writer is done with a SHUTDOWN packet. */
     private void doneWriting() {
         lock.lock();
         try {
-            writing = false;
-            changed.signalAll();
+            doneWritingLocked();
         } finally {
             lock.unlock();
         }
@@ -457,10 +463,11 @@ final class ClientConnection {
         }
     }
 
-    /** Counts {@code n} bytes written; true when the engine should hear of the space (Credit's rule). */
+    /** Counts {@code n} bytes written, the writer done with its packet; true when the engine should hear of the space (Credit's rule). */
     private boolean wrote(int n) {
         lock.lock();
         try {
+            doneWritingLocked();
             fwdCnt += n;
             queuedBytes -= n;
             long freeSpaceEngineSees = BUF_ALLOC_BYTES - Integer.toUnsignedLong(fwdCnt - lastFwdCnt);

@@ -51,11 +51,6 @@ public final class HybridClientTransport implements Transport {
     /** How long a VMM may take to answer CONNECT before its socket is closed, by default. */
     public static final Duration DEFAULT_HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
     private static final long JOIN_MILLIS = 10_000;
-    /**
-     * How long {@link #close} lets connections write out what the engine already handed them: the
-     * kernel's VSOCK_CLOSE_TIMEOUT, the time it gives a closed socket to finish.
-     */
-    static final Duration CLOSE_DRAIN_TIMEOUT = Duration.ofSeconds(8);
     /** Made-up ports for guest-opened connections start here (Firecracker's own range for host ports). */
     private static final int FIRST_MADE_UP_PORT = 1 << 30;
 
@@ -274,7 +269,7 @@ public final class HybridClientTransport implements Transport {
 
     /**
      * Closes every connection and port file and waits for the threads. Idempotent. A connection first
-     * writes out what the engine sent it, for up to {@link #CLOSE_DRAIN_TIMEOUT} in all: a program that
+     * writes out what the engine sent it, for up to {@link VirtioVsock#CLOSE_TIMEOUT_NANOS} (the kernel's VSOCK_CLOSE_TIMEOUT) in all: a program that
      * wrote its last bytes and closed its machine (as {@code vsock nc} does before it exits) expects
      * them to arrive, as they do from a kernel socket closed right after its last write.
      */
@@ -287,13 +282,13 @@ public final class HybridClientTransport implements Transport {
             closed = true;
         }
         portSockets.closeAll();
-        long deadline = System.nanoTime() + CLOSE_DRAIN_TIMEOUT.toNanos();
+        long deadline = System.nanoTime() + VirtioVsock.CLOSE_TIMEOUT_NANOS;
         boolean interrupted = false;
         for (ClientConnection c : connections.values()) {
             try {
                 if (!interrupted && !c.awaitWritten(deadline)) {
-                    LOG.log(WARNING, "hybrid-client: the VMM did not take the last bytes of {0} within {1}; they are dropped",
-                            c.key, CLOSE_DRAIN_TIMEOUT);
+                    LOG.log(WARNING, "hybrid-client: the VMM did not take the last bytes of {0} before the close; they are dropped",
+                            c.key);
                 }
             } catch (InterruptedException e) {
                 interrupted = true; // close at once, keep the status for the caller

@@ -3,6 +3,7 @@ package io.vsock4j.transport.link;
 import io.vsock4j.SocketType;
 import io.vsock4j.VsockAddress;
 import io.vsock4j.wire.Packet;
+import io.vsock4j.wire.VirtioVsock;
 import io.vsock4j.spi.Errno;
 import io.vsock4j.spi.Transport;
 import io.vsock4j.spi.TransportRole;
@@ -272,7 +273,7 @@ public final class HostTransport implements Transport {
     public void close() {
         closed = true;
         // One budget for all guests' queues, not one each: a host of many silent guests closes in 8 s.
-        long deadline = System.nanoTime() + UnixLink.CLOSE_DRAIN_MILLIS * 1_000_000;
+        long deadline = System.nanoTime() + VirtioVsock.CLOSE_TIMEOUT_NANOS;
         for (Guest g : guests.values()) {
             g.link().closeBy(deadline);
         }

@@ -34,7 +34,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>Threads: {@link #send} from any thread (queues only). Two daemon threads per link: the reader
  * decodes and delivers in order and is the one that reports {@link Receiver#down}; the writer drains
  * the queue with gathering writes. {@link #close()} first lets the writer finish what is queued (up
- * to {@link #CLOSE_DRAIN_MILLIS}), then closes the channel, which ends both: a process that wrote its
+ * to {@link VirtioVsock#CLOSE_TIMEOUT_NANOS}), then closes the channel, which ends both: a process that wrote its
  * last bytes and closed its machine expects them to arrive, as a kernel socket delivers what was
  * written before its close.
  */
@@ -50,8 +50,6 @@ public final class UnixLink implements PacketLink {
      */
     public static final long MAX_QUEUED_BYTES = Math.min(1L << 30, Runtime.getRuntime().maxMemory() / 4);
     private static final int MAX_BATCH_PACKETS = 64;
-    /** How long {@link #close} waits for the queue to be written: the kernel's VSOCK_CLOSE_TIMEOUT. */
-    static final long CLOSE_DRAIN_MILLIS = 8_000;
 
     private final SocketChannel channel;
     private final String name;
@@ -253,7 +251,7 @@ public final class UnixLink implements PacketLink {
 
     @Override
     public void close() {
-        closeBy(System.nanoTime() + CLOSE_DRAIN_MILLIS * 1_000_000);
+        closeBy(System.nanoTime() + VirtioVsock.CLOSE_TIMEOUT_NANOS);
     }
 
     @Override
@@ -294,8 +292,8 @@ public final class UnixLink implements PacketLink {
                 long left = deadlineNanos - System.nanoTime();
                 if (left <= 0) {
                     LOG.log(System.Logger.Level.WARNING,
-                            "link {0}: the peer did not take the last {1} queued bytes within {2} ms; they are dropped",
-                            name, queuedBytes, CLOSE_DRAIN_MILLIS);
+                            "link {0}: the peer did not take the last {1} queued bytes before the close; they are dropped",
+                            name, queuedBytes);
                     return;
                 }
                 written.awaitNanos(left);
