@@ -7,10 +7,10 @@ import io.vsock4j.VsockSocket;
 import io.vsock4j.core.Machine;
 import io.vsock4j.machines.Machines;
 import io.vsock4j.testing.Cleanup;
+import io.vsock4j.testing.SharedDaemons;
 import io.vsock4j.testing.Trials;
 import io.vsock4j.transport.link.HostTransport;
 import io.vsock4j.transport.shared.SharedMachine;
-import io.vsock4j.transport.shared.SharedMachineDaemon;
 import io.vsock4j.wire.VirtioVsock;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -134,7 +134,7 @@ class ConcurrentLoadTest {
                 peer.destroyForcibly().waitFor(10, TimeUnit.SECONDS); // a member left, the daemon can exit
             }
             machine.close();
-            awaitDaemonExit(dir);
+            SharedDaemons.end(dir, Duration.ofSeconds(10)); // it exits soon after its last member, then the directory goes
         }
     }
 
@@ -291,18 +291,4 @@ class ConcurrentLoadTest {
         }
     }
 
-    /** The daemon this JVM started for {@code dir} exits soon after its last member; wait for it, as the directory goes after. */
-    private static void awaitDaemonExit(Path dir) throws Exception {
-        for (ProcessHandle d : ProcessHandle.current().children()
-                .filter(p -> p.info().commandLine().map(c -> c.contains(SharedMachineDaemon.class.getName())
-                        && c.contains(dir.toString())).orElse(false))
-                .toList()) {
-            try {
-                d.onExit().get(10, TimeUnit.SECONDS);
-            } catch (java.util.concurrent.TimeoutException stillThere) {
-                d.destroyForcibly();
-                d.onExit().join();
-            }
-        }
-    }
 }

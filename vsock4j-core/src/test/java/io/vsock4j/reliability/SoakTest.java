@@ -5,6 +5,7 @@ import io.vsock4j.VsockServerSocket;
 import io.vsock4j.VsockSocket;
 import io.vsock4j.core.Machine;
 import io.vsock4j.machines.Machines;
+import io.vsock4j.testing.SharedDaemons;
 import io.vsock4j.transport.shared.SharedMachine;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -125,13 +126,7 @@ class SoakTest {
             assertThat(transfers.get() - sharedTransfers.get()).as("transfers on the loopback").isPositive();
             check(samples);
         } finally {
-            // The daemon would exit by itself once idle; end it now so the temporary directory can go.
-            ProcessHandle.current().children()
-                    .filter(p -> p.info().commandLine().map(c -> c.contains(dir.toString())).orElse(false))
-                    .forEach(p -> {
-                        p.destroyForcibly();
-                        p.onExit().join();
-                    });
+            SharedDaemons.end(dir);
         }
     }
 

@@ -6,6 +6,7 @@ import io.vsock4j.VsockSocket;
 import io.vsock4j.core.Machine;
 import io.vsock4j.engine.Connection;
 import io.vsock4j.testing.Blocked;
+import io.vsock4j.testing.SharedDaemons;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -70,19 +71,7 @@ class SharedMachineTest {
         for (AutoCloseable c : toClose.reversed()) {
             c.close();
         }
-        // The daemons would exit by themselves; end them now so the temporary directory can go.
-        for (ProcessHandle d : daemonsStartedHere()) {
-            d.destroyForcibly();
-            d.onExit().join();
-        }
-    }
-
-    /** Daemon processes this JVM started for this test's directory, still running. */
-    private List<ProcessHandle> daemonsStartedHere() {
-        return ProcessHandle.current().children()
-                .filter(p -> p.info().commandLine().map(c -> c.contains(SharedMachineDaemon.class.getName())
-                        && c.contains(dir.toString())).orElse(false))
-                .toList();
+        SharedDaemons.end(dir);
     }
 
     private <T extends AutoCloseable> T track(T c) {
@@ -401,10 +390,10 @@ class SharedMachineTest {
         members.forEach(this::track);
         assertThat(members).hasSize(3);
         // Each joiner may have started a daemon; all but one found it serving and left.
-        for (int i = 0; i < 500 && daemonsStartedHere().size() > 1; i++) {
+        for (int i = 0; i < 500 && SharedDaemons.startedFor(dir).size() > 1; i++) {
             Thread.sleep(10);
         }
-        assertThat(daemonsStartedHere()).hasSize(1);
+        assertThat(SharedDaemons.startedFor(dir)).hasSize(1);
         assertThat(Files.readAllLines(dir.resolve(Rendezvous.LOG))).filteredOn(l -> l.contains(": serving ")).hasSize(1);
         // And they share one port space.
         track(VsockServerSocket.bind(members.get(0), VsockAddress.of(VsockAddress.CID_ANY, 5009)));
