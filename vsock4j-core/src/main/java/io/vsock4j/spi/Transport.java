@@ -22,8 +22,13 @@ public interface Transport extends AutoCloseable {
     /** The slot this transport fills. */
     TransportRole role();
 
-    /** The CID this machine has on this transport: the source CID of every packet it sends. */
-    int localCid();
+    /**
+     * The CID this machine has on this transport: the source CID of every packet it sends. H2G and LOCAL
+     * have their role's ({@link TransportRole#localCid}); a G2H transport says the CID its host gave it.
+     */
+    default int localCid() {
+        return role().localCid();
+    }
 
     /** Whether connections of this type may use this transport (SEQPACKET needs VIRTIO_VSOCK_F_SEQPACKET). */
     boolean supports(SocketType type);

@@ -107,11 +107,6 @@ public final class HybridClientTransport implements Transport {
     }
 
     @Override
-    public int localCid() {
-        return VsockAddress.CID_HOST;
-    }
-
-    @Override
     public boolean supports(SocketType type) {
         return type == SocketType.STREAM;
     }

@@ -84,11 +84,6 @@ public final class HostTransport implements Transport {
     }
 
     @Override
-    public int localCid() {
-        return VsockAddress.CID_HOST;
-    }
-
-    @Override
     public boolean supports(SocketType type) {
         return true;
     }

@@ -1,7 +1,6 @@
 package io.vsock4j.transport.loopback;
 
 import io.vsock4j.SocketType;
-import io.vsock4j.VsockAddress;
 import io.vsock4j.wire.Packet;
 import io.vsock4j.spi.Transport;
 import io.vsock4j.spi.TransportRole;
@@ -39,11 +38,6 @@ public final class LoopbackTransport implements Transport {
     @Override
     public TransportRole role() {
         return TransportRole.LOCAL;
-    }
-
-    @Override
-    public int localCid() {
-        return VsockAddress.CID_LOCAL;
     }
 
     @Override

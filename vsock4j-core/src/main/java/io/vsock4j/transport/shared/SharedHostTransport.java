@@ -42,11 +42,6 @@ final class SharedHostTransport implements Transport {
     }
 
     @Override
-    public int localCid() {
-        return VsockAddress.CID_HOST;
-    }
-
-    @Override
     public boolean supports(SocketType type) {
         return true;
     }

@@ -76,11 +76,6 @@ public final class SharedLoopbackTransport extends LinkTransport implements Port
     }
 
     @Override
-    public int localCid() {
-        return VsockAddress.CID_LOCAL;
-    }
-
-    @Override
     public boolean supports(SocketType type) {
         return true;
     }
