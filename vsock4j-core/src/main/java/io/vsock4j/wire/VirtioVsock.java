@@ -36,6 +36,13 @@ public final class VirtioVsock {
     public static final int OP_CREDIT_UPDATE = 6;
     public static final int OP_CREDIT_REQUEST = 7;
 
+    /**
+     * VIRTIO_VSOCK_EVENT_TRANSPORT_RESET, the one event id (virtio spec 5.10.6.6, struct virtio_vsock_event: a
+     * le32 id, 4 bytes in the event queue's buffer): the driver resets every connection and re-reads the CID.
+     */
+    public static final int EVENT_TRANSPORT_RESET = 0;
+    public static final int EVENT_SIZE_BYTES = 4;
+
     // type (le16)
     public static final int TYPE_STREAM = 1;
     public static final int TYPE_SEQPACKET = 2;

@@ -16,7 +16,10 @@ import java.util.Set;
 /**
  * The virtio-vsock device (virtio spec 5.10) behind one vhost-user socket: one guest, with the CID its
  * config space announces. QEMU's vhost-user-vsock-pci hands the device two rings, rx (0) and tx (1); the
- * event queue (2) stays in QEMU. Each VMM session gets a fresh {@link VsockRings}, attached to the host's
+ * event queue (2) stays in QEMU (hw/virtio/vhost-vsock-common.c), which writes its only event,
+ * TRANSPORT_RESET, after a migration. A frontend that hands the event ring over as well gets that event
+ * from the device each time the ring starts, so a guest whose device restarted drops its stale
+ * connections at once instead of when its next packet for them is answered with RST. Each VMM session gets a fresh {@link VsockRings}, attached to the host's
  * H2G transport under the guest's CID when the first ring starts (from then on the host reaches the
  * guest, as vhost-vsock does from VHOST_VSOCK_SET_RUNNING) and taken down when the VMM leaves, which
  * resets the guest's connections with ECONNRESET, as vhost_vsock_reset_orphans does.
@@ -34,8 +37,7 @@ final class VsockDevice implements VhostUserDevice {
     /** VIRTIO_VSOCK_F_SEQPACKET (virtio spec 5.10.3). */
     static final long F_SEQPACKET = 1L << VirtioVsock.F_SEQPACKET;
     static final long FEATURES = F_VERSION_1 | F_SEQPACKET | (1L << VirtioRing.F_EVENT_IDX_BIT);
-    static final int QUEUE_COUNT = 3;
-    static final int EVENT = 2;
+    static final int QUEUE_COUNT = VsockRings.RINGS;
     static final int MAX_QUEUE_SIZE = 1024;
 
     private final HostTransport h2g;
@@ -98,9 +100,6 @@ final class VsockDevice implements VhostUserDevice {
     @Override
     public void queueStarted(int index, VringSetup setup, EventFd kick, EventFd call, long ackedFeatures) {
         parkedNextAvail[index] = setup.nextAvail();
-        if (index == EVENT) {
-            return; // QEMU keeps the event queue; another frontend's is left alone
-        }
         if (memory == null) {
             LOG.log(System.Logger.Level.WARNING, name + ": ring " + index + " started before any memory table; not served");
             return;
@@ -159,7 +158,7 @@ final class VsockDevice implements VhostUserDevice {
 
     @Override
     public int queueStopped(int index) {
-        if (index != EVENT && session != null) {
+        if (session != null) {
             int next = session.stop(index);
             if (next >= 0) {
                 parkedNextAvail[index] = next;

@@ -6,8 +6,11 @@ import io.vsock4j.virtqueue.DescriptorChain;
 import io.vsock4j.virtqueue.SplitQueue;
 import io.vsock4j.virtqueue.VirtioRing;
 import io.vsock4j.wire.Packet;
+import io.vsock4j.wire.VirtioVsock;
 
 import java.io.IOException;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,11 +27,12 @@ import java.util.concurrent.locks.ReentrantLock;
  * sees for that guest from the session's first ring start until the VMM leaves (then the link goes
  * down and the guest's connections are reset; the next VMM gets a new instance).
  *
- * <p><b>What it does on each wake-up.</b> It sleeps in poll(2) on three eventfds: the tx kick (the
- * driver queued packets), the rx kick (the driver posted receive buffers) and its own {@link Wakeup} (the
+ * <p><b>What it does on each wake-up.</b> It sleeps in poll(2) on its eventfds: the tx kick (the
+ * driver queued packets), the rx kick (the driver posted receive buffers), the event ring's kick when a
+ * frontend hands that ring over (the driver posted event buffers) and its own {@link Wakeup} (the
  * engine queued a packet for the guest, or the rings changed). Then, holding {@link #lock}: it pops every
  * tx chain, turns each into a {@link Packet} ({@link GuestPackets}) and gives the chain back; it fills rx
- * buffers from the packets waiting for the guest; it signals the call eventfds the driver asked for. Only
+ * buffers from the packets waiting for the guest; it writes an owed TRANSPORT_RESET into an event buffer; it signals the call eventfds the driver asked for. Only
  * after letting go of the lock does it hand the guest's packets to the engine, in order, so an engine
  * that answers at once (RESPONSE, RST, credit) only queues and wakes this thread again.
  *
@@ -44,12 +48,16 @@ final class VsockRings implements PacketLink, Runnable {
     private static final System.Logger LOG = System.getLogger(VsockRings.class.getName());
     static final int RX = 0;
     static final int TX = 1;
+    /** The event queue: only a frontend that hands it over (QEMU's vhost-user-vsock keeps it) starts it. */
+    static final int EVENT = 2;
+    static final int RINGS = 3;
     /**
      * The most tx chains one wake-up takes before it serves rx and delivers: vhost's
      * VHOST_VSOCK_PKT_WEIGHT, so a guest that keeps its tx ring full cannot starve rx, hold the lock a
      * ring stop waits for, or pile up undelivered packets without bound.
      */
     static final int TX_CHAINS_PER_WAKEUP = 256;
+    private static final ValueLayout.OfInt LE32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final String name;
     private final Wakeup wakeup;
@@ -61,9 +69,12 @@ final class VsockRings implements PacketLink, Runnable {
     private final ReentrantLock lock = new ReentrantLock();
     /** Signalled when the ring thread reaches the top of its loop (seenGeneration catches up). */
     private final Condition caughtUp = lock.newCondition();
-    private final SplitQueue[] queues = new SplitQueue[2];
-    private final EventFd[] kicks = new EventFd[2];
-    private final EventFd[] calls = new EventFd[2];
+    private final SplitQueue[] queues = new SplitQueue[RINGS];
+    private final EventFd[] kicks = new EventFd[RINGS];
+    private final EventFd[] calls = new EventFd[RINGS];
+    /** Whether the event ring has started in this session; a TRANSPORT_RESET is owed from then until a buffer takes it. */
+    private boolean eventRingStarted;
+    private boolean resetOwed;
     private long generation;
     private long seenGeneration;
     private boolean closed;
@@ -84,7 +95,7 @@ final class VsockRings implements PacketLink, Runnable {
     private int pendingOffset;
     private final List<Packet> fromGuest = new ArrayList<>();
     /** Whether the broken state of each ring was logged (once per ring start). */
-    private final boolean[] brokenLogged = new boolean[2];
+    private final boolean[] brokenLogged = new boolean[RINGS];
     private DescriptorChain chain = new DescriptorChain(1);
 
     VsockRings(String name) throws IOException {
@@ -132,10 +143,21 @@ final class VsockRings implements PacketLink, Runnable {
 
     // ---- Rings, from the backend's thread ----
 
-    /** Starts ring {@code index} (RX or TX); the ring thread polls its kick from now on. */
+    /**
+     * Starts ring {@code index} (RX, TX or EVENT); the ring thread polls its kick from now on. The event
+     * ring's first start in this VMM session owes the driver one TRANSPORT_RESET: a driver whose device
+     * (re)started under it may hold connections this device has never heard of, and the event makes it
+     * reset them and re-read its CID, as QEMU makes it after a migration; to a driver that has just
+     * probed it is harmless. Later starts in the same session (the backend restarts every ring around a
+     * memory-table change) owe nothing: those connections are this session's own.
+     */
     void start(int index, SplitQueue queue, EventFd kick, EventFd call) {
         lock.lock();
         try {
+            if (index == EVENT && !eventRingStarted) {
+                eventRingStarted = true;
+                resetOwed = true;
+            }
             queues[index] = queue;
             kicks[index] = kick;
             calls[index] = call;
@@ -213,9 +235,9 @@ final class VsockRings implements PacketLink, Runnable {
 
     @Override
     public void run() {
-        int[] fds = new int[3];
-        short[] events = {UnixAbi.POLLIN, UnixAbi.POLLIN, UnixAbi.POLLIN};
-        short[] revents = new short[3];
+        int[] fds = new int[1 + RINGS];
+        short[] events = {UnixAbi.POLLIN, UnixAbi.POLLIN, UnixAbi.POLLIN, UnixAbi.POLLIN};
+        short[] revents = new short[1 + RINGS];
         boolean skipped = false;
         try {
             while (true) {
@@ -228,10 +250,12 @@ final class VsockRings implements PacketLink, Runnable {
                         return;
                     }
                     fds[0] = wakeup.fd();
-                    fds[1] = kicks[RX] == null ? -1 : kicks[RX].fd();
-                    fds[2] = kicks[TX] == null ? -1 : kicks[TX].fd();
-                    // A frontend that sent no kick eventfd (the no-fd flag) wants the rings polled.
-                    boolean polling = (queues[RX] != null && kicks[RX] == null) || (queues[TX] != null && kicks[TX] == null);
+                    boolean polling = false;
+                    for (int index = 0; index < RINGS; index++) {
+                        fds[1 + index] = kicks[index] == null ? -1 : kicks[index].fd();
+                        // A frontend that sent no kick eventfd (the no-fd flag) wants the ring polled.
+                        polling |= queues[index] != null && kicks[index] == null && (index != EVENT || resetOwed);
+                    }
                     // After a round skipped for a ring change, the work it left (consumed wake-ups) is looked at at once.
                     timeoutMillis = skipped ? 0 : polling ? 1 : -1;
                 } finally {
@@ -271,7 +295,7 @@ final class VsockRings implements PacketLink, Runnable {
     /** Under the lock: both rings, until neither has work the driver could be waiting on. */
     private void serveRings() throws IOException {
         wakeups++;
-        for (int index = 0; index < 2; index++) {
+        for (int index = 0; index < RINGS; index++) {
             if (kicks[index] != null) {
                 kicks[index].drain();
             }
@@ -291,6 +315,10 @@ final class VsockRings implements PacketLink, Runnable {
         }
         if (rx != null) {
             serveRx(rx);
+        }
+        SplitQueue event = queues[EVENT];
+        if (event != null && resetOwed) {
+            serveEvent(event);
         }
     }
 
@@ -345,7 +373,7 @@ final class VsockRings implements PacketLink, Runnable {
                         + " device-readable buffers, " + chain.writableBytes() + " writable bytes)");
                 continue;
             }
-            rx.addUsed(chain.head(), io.vsock4j.wire.VirtioVsock.HEADER_SIZE_BYTES + written);
+            rx.addUsed(chain.head(), VirtioVsock.HEADER_SIZE_BYTES + written);
             rxChains++;
             pendingOffset += written;
             if (pendingOffset == p.len) {
@@ -354,6 +382,31 @@ final class VsockRings implements PacketLink, Runnable {
             }
         }
         signalIfAsked(rx, RX);
+    }
+
+    /**
+     * Writes the owed TRANSPORT_RESET into the driver's next event buffer. Without one, asks for a kick
+     * and waits for it; a chain with no room for the event is given back empty, as an unusable rx chain is.
+     */
+    private void serveEvent(SplitQueue event) throws IOException {
+        while (resetOwed) {
+            if (!event.pop(chain)) {
+                event.enableKicks();
+                if (!event.pop(chain)) {
+                    break;
+                }
+            }
+            if (chain.writableCount() == 0 || chain.writableLength(0) < VirtioVsock.EVENT_SIZE_BYTES) {
+                event.addUsed(chain.head(), 0);
+                refuse("an event chain without " + VirtioVsock.EVENT_SIZE_BYTES + " writable bytes in its first writable buffer");
+                continue;
+            }
+            chain.writable(0).set(LE32, 0, VirtioVsock.EVENT_TRANSPORT_RESET);
+            event.addUsed(chain.head(), VirtioVsock.EVENT_SIZE_BYTES);
+            resetOwed = false;
+            LOG.log(System.Logger.Level.INFO, name + ": sent the guest TRANSPORT_RESET");
+        }
+        signalIfAsked(event, EVENT);
     }
 
     private void signalIfAsked(SplitQueue q, int index) throws IOException {

@@ -33,6 +33,10 @@ final class GuestDriver {
     static final int RX_BUFFER_BYTES = 4096;
     static final long TX_DATA_GPA = GuestRam.HIGH_GUEST_PHYS_ADDR;
     static final int TX_BUFFER_BYTES = 8192;
+    static final int EVENT = 2;
+    /** Event descriptor {@code i} owns 16 bytes here, above the rx buffers. */
+    static final long EVENT_DATA_GPA = RX_DATA_GPA + (long) TestFrontend.RING_SIZE * RX_BUFFER_BYTES;
+    static final int EVENT_BUFFER_BYTES = 16;
     static final int HEADER = VirtioVsock.HEADER_SIZE_BYTES;
     static final long WAIT_MILLIS = 10_000;
 
@@ -46,6 +50,8 @@ final class GuestDriver {
     final int cid;
     final Ring rx;
     final Ring tx;
+    /** The event ring; only used against a frontend that hands it to the backend. */
+    final Ring event;
 
     GuestDriver(TestFrontend frontend, boolean eventIdx, int cid) {
         this.frontend = frontend;
@@ -53,6 +59,7 @@ final class GuestDriver {
         this.cid = cid;
         rx = new Ring(RX);
         tx = new Ring(TX);
+        event = new Ring(EVENT);
     }
 
     /** The frontend mapping's bytes at a guest-physical address of either region. */
@@ -111,7 +118,11 @@ final class GuestDriver {
 
         /** The buffer descriptor {@code i} owns. */
         long buffer(int i) {
-            return index == RX ? RX_DATA_GPA + (long) i * RX_BUFFER_BYTES : TX_DATA_GPA + (long) i * TX_BUFFER_BYTES;
+            return switch (index) {
+                case RX -> RX_DATA_GPA + (long) i * RX_BUFFER_BYTES;
+                case TX -> TX_DATA_GPA + (long) i * TX_BUFFER_BYTES;
+                default -> EVENT_DATA_GPA + (long) i * EVENT_BUFFER_BYTES;
+            };
         }
 
         int freeCount() {
@@ -270,6 +281,25 @@ final class GuestDriver {
             rx.offerChain(new int[] {d});
         }
         rx.kick();
+    }
+
+    /** Posts {@code count} event buffers of {@code bytes} each, as Linux's virtio_vsock_event_fill does, and kicks. */
+    void postEvents(int count, int bytes) throws IOException {
+        for (int i = 0; i < count; i++) {
+            int d = event.take();
+            event.desc(d, event.buffer(d), bytes, VirtioRing.DESC_F_WRITE, 0);
+            event.offerChain(new int[] {d});
+        }
+        event.kick();
+    }
+
+    /** Waits for the next event and returns its id (struct virtio_vsock_event), checking its used length. */
+    int awaitEvent() throws IOException {
+        Used u = event.awaitUsed();
+        if (u.len() != VirtioVsock.EVENT_SIZE_BYTES) {
+            throw new AssertionError("event used entry " + u + ": not " + VirtioVsock.EVENT_SIZE_BYTES + " bytes");
+        }
+        return ByteBuffer.wrap(read(event.buffer(u.id()), 4)).order(ByteOrder.LITTLE_ENDIAN).getInt();
     }
 
     /** A packet the guest received, and the used length of the buffer it came in. */

@@ -28,17 +28,25 @@ final class TestFrontend implements AutoCloseable {
 
     private final MessageChannel channel;
     private final List<AutoCloseable> owned = new ArrayList<>();
-    final EventFd[] kicks = new EventFd[RecordingDevice.QUEUES];
-    final EventFd[] calls = new EventFd[RecordingDevice.QUEUES];
+    /** The rings this frontend sets up: 2 as QEMU's vhost-user-vsock (rx, tx), or 3 with the event ring. */
+    final int rings;
+    final EventFd[] kicks = new EventFd[VsockRings.RINGS];
+    final EventFd[] calls = new EventFd[VsockRings.RINGS];
     GuestRam ram;
     private boolean closed;
 
-    private TestFrontend(MessageChannel channel) {
+    private TestFrontend(MessageChannel channel, int rings) {
         this.channel = channel;
+        this.rings = rings;
     }
 
     static TestFrontend connect(Path path) throws IOException {
-        return new TestFrontend(new MessageChannel(UnixChannel.connect(path, TIMEOUT_MILLIS)));
+        return connect(path, RecordingDevice.QUEUES);
+    }
+
+    /** A frontend that sets up {@code rings} rings: 3 hands the event ring to the backend too. */
+    static TestFrontend connect(Path path, int rings) throws IOException {
+        return new TestFrontend(new MessageChannel(UnixChannel.connect(path, TIMEOUT_MILLIS)), rings);
     }
 
     void send(VhostUserRequest r, int flags, byte[] payload, int... fds) throws IOException {
@@ -109,7 +117,7 @@ final class TestFrontend implements AutoCloseable {
         long queues = getU64(VhostUserRequest.GET_QUEUE_NUM);
         send(VhostUserRequest.SET_OWNER, new byte[0]);
         getU64(VhostUserRequest.GET_FEATURES);
-        for (int i = 0; i < RecordingDevice.QUEUES; i++) {
+        for (int i = 0; i < rings; i++) {
             sendRingFd(VhostUserRequest.SET_VRING_CALL, i);
             sendRingFd(VhostUserRequest.SET_VRING_ERR, i);
         }
@@ -124,7 +132,7 @@ final class TestFrontend implements AutoCloseable {
     void driverStart(long features, int[] bases) throws IOException {
         send(VhostUserRequest.SET_FEATURES, u64(features));
         sendMemTable();
-        for (int i = 0; i < RecordingDevice.QUEUES; i++) {
+        for (int i = 0; i < rings; i++) {
             send(VhostUserRequest.SET_VRING_NUM, new VringState(i, RING_SIZE).encode());
             send(VhostUserRequest.SET_VRING_BASE, new VringState(i, bases[i]).encode());
             send(VhostUserRequest.SET_VRING_ADDR, ringAddress(i).encode());

@@ -422,6 +422,67 @@ class VsockDeviceTest {
         assertThat(again.getInputStream().read()).isEqualTo(42);
     }
 
+    // ---- the event queue ----
+
+    /** A frontend that hands over all three rings, as one that is not QEMU's vhost-user-vsock may. */
+    private GuestDriver connectGuestWithEventRing() throws IOException {
+        TestFrontend f = TestFrontend.connect(device.socketPath(), VsockRings.RINGS);
+        closeLast.add(f);
+        f.startLikeQemu();
+        f.driverStart(FEATURES, new int[] {0, 0, 0});
+        for (int i = 0; i < VsockRings.RINGS; i++) {
+            f.enable(i, true);
+        }
+        f.sync();
+        GuestDriver g = new GuestDriver(f, true, CID);
+        g.postRx(64, GuestDriver.RX_BUFFER_BYTES);
+        g.postEvents(8, GuestDriver.EVENT_BUFFER_BYTES);
+        return g;
+    }
+
+    @Test
+    void aDeviceGivenTheEventRingSendsOneTransportResetPerSessionAndNoneWhenTheMemoryTableChanges() throws Exception {
+        startDevice();
+        VsockServerSocket server = listen(PORT);
+        GuestDriver guest = connectGuestWithEventRing();
+        assertThat(guest.awaitEvent()).isEqualTo(VirtioVsock.EVENT_TRANSPORT_RESET);
+
+        // The backend restarts every ring around a new memory table: that session's connections are its own.
+        guest.frontend.sendMemTable();
+        guest.frontend.sync();
+        guestConnects(guest, server, 1234);
+        // The wake-up that wrote the first RESPONSE served the event ring too, and ended before the second.
+        guestConnects(guest, server, 1235);
+        assertThat(guest.event.pendingUsed()).as("events after the memory-table change").isZero();
+
+        // A new VMM session (the device, or the VMM, restarted): one more reset for the guest's stale connections.
+        guest.frontend.close();
+        GuestDriver next = connectGuestWithEventRing();
+        assertThat(next.awaitEvent()).isEqualTo(VirtioVsock.EVENT_TRANSPORT_RESET);
+        guestConnects(next, server, 1236);
+        assertThat(next.event.pendingUsed()).isZero();
+    }
+
+    @Test
+    void anEventOwedWhileTheDriverHasNoEventBufferWaitsForItsKick() throws Exception {
+        startDevice();
+        TestFrontend f = TestFrontend.connect(device.socketPath(), VsockRings.RINGS);
+        closeLast.add(f);
+        f.startLikeQemu();
+        f.driverStart(FEATURES, new int[] {0, 0, 0});
+        for (int i = 0; i < VsockRings.RINGS; i++) {
+            f.enable(i, true);
+        }
+        f.sync();
+        GuestDriver guest = new GuestDriver(f, true, CID);
+        guest.postRx(8, GuestDriver.RX_BUFFER_BYTES);
+        // A chain too short for the event is given back empty; the next one gets the event.
+        guest.postEvents(1, 2);
+        assertThat(guest.event.awaitUsed().len()).isZero();
+        guest.postEvents(1, GuestDriver.EVENT_BUFFER_BYTES);
+        assertThat(guest.awaitEvent()).isEqualTo(VirtioVsock.EVENT_TRANSPORT_RESET);
+    }
+
     // ---- what a device leaves behind ----
 
     /** One device's life: a frontend, a connection, the frontend leaves, another one, close. */
