@@ -275,22 +275,21 @@ final class GuestDriver {
 
     /** Posts {@code count} rx buffers of {@code bytes} each (one writable descriptor apiece) and kicks. */
     void postRx(int count, int bytes) throws IOException {
+        postWritable(rx, count, bytes);
+    }
+
+    private static void postWritable(Ring ring, int count, int bytes) throws IOException {
         for (int i = 0; i < count; i++) {
-            int d = rx.take();
-            rx.desc(d, rx.buffer(d), bytes, VirtioRing.DESC_F_WRITE, 0);
-            rx.offerChain(new int[] {d});
+            int d = ring.take();
+            ring.desc(d, ring.buffer(d), bytes, VirtioRing.DESC_F_WRITE, 0);
+            ring.offerChain(new int[] {d});
         }
-        rx.kick();
+        ring.kick();
     }
 
     /** Posts {@code count} event buffers of {@code bytes} each, as Linux's virtio_vsock_event_fill does, and kicks. */
     void postEvents(int count, int bytes) throws IOException {
-        for (int i = 0; i < count; i++) {
-            int d = event.take();
-            event.desc(d, event.buffer(d), bytes, VirtioRing.DESC_F_WRITE, 0);
-            event.offerChain(new int[] {d});
-        }
-        event.kick();
+        postWritable(event, count, bytes);
     }
 
     /** Waits for the next event and returns its id (struct virtio_vsock_event), checking its used length. */

@@ -424,8 +424,11 @@ class VsockDeviceTest {
 
     // ---- the event queue ----
 
-    /** A frontend that hands over all three rings, as one that is not QEMU's vhost-user-vsock may. */
-    private GuestDriver connectGuestWithEventRing() throws IOException {
+    /**
+     * A frontend that hands over all three rings, as one that is not QEMU's vhost-user-vsock may, and a
+     * driver with {@code rxBuffers} rx buffers and {@code eventBuffers} event buffers posted.
+     */
+    private GuestDriver connectGuestWithEventRing(int rxBuffers, int eventBuffers) throws IOException {
         TestFrontend f = TestFrontend.connect(device.socketPath(), VsockRings.RINGS);
         closeLast.add(f);
         f.startLikeQemu();
@@ -435,8 +438,10 @@ class VsockDeviceTest {
         }
         f.sync();
         GuestDriver g = new GuestDriver(f, true, CID);
-        g.postRx(64, GuestDriver.RX_BUFFER_BYTES);
-        g.postEvents(8, GuestDriver.EVENT_BUFFER_BYTES);
+        g.postRx(rxBuffers, GuestDriver.RX_BUFFER_BYTES);
+        if (eventBuffers > 0) {
+            g.postEvents(eventBuffers, GuestDriver.EVENT_BUFFER_BYTES);
+        }
         return g;
     }
 
@@ -444,7 +449,7 @@ class VsockDeviceTest {
     void aDeviceGivenTheEventRingSendsOneTransportResetPerSessionAndNoneWhenTheMemoryTableChanges() throws Exception {
         startDevice();
         VsockServerSocket server = listen(PORT);
-        GuestDriver guest = connectGuestWithEventRing();
+        GuestDriver guest = connectGuestWithEventRing(64, 8);
         assertThat(guest.awaitEvent()).isEqualTo(VirtioVsock.EVENT_TRANSPORT_RESET);
 
         // The backend restarts every ring around a new memory table: that session's connections are its own.
@@ -457,7 +462,7 @@ class VsockDeviceTest {
 
         // A new VMM session (the device, or the VMM, restarted): one more reset for the guest's stale connections.
         guest.frontend.close();
-        GuestDriver next = connectGuestWithEventRing();
+        GuestDriver next = connectGuestWithEventRing(64, 8);
         assertThat(next.awaitEvent()).isEqualTo(VirtioVsock.EVENT_TRANSPORT_RESET);
         guestConnects(next, server, 1236);
         assertThat(next.event.pendingUsed()).isZero();
@@ -466,16 +471,7 @@ class VsockDeviceTest {
     @Test
     void anEventOwedWhileTheDriverHasNoEventBufferWaitsForItsKick() throws Exception {
         startDevice();
-        TestFrontend f = TestFrontend.connect(device.socketPath(), VsockRings.RINGS);
-        closeLast.add(f);
-        f.startLikeQemu();
-        f.driverStart(FEATURES, new int[] {0, 0, 0});
-        for (int i = 0; i < VsockRings.RINGS; i++) {
-            f.enable(i, true);
-        }
-        f.sync();
-        GuestDriver guest = new GuestDriver(f, true, CID);
-        guest.postRx(8, GuestDriver.RX_BUFFER_BYTES);
+        GuestDriver guest = connectGuestWithEventRing(8, 0);
         // A chain too short for the event is given back empty; the next one gets the event.
         guest.postEvents(1, 2);
         assertThat(guest.event.awaitUsed().len()).isZero();
