@@ -4,6 +4,7 @@ package io.vsock4j;
 import java.io.Closeable;
 import java.io.IOException;
 import java.net.SocketOption;
+import java.nio.ByteBuffer;
 
 /**
  * One vsock socket of a {@link SocketProvider}: the operations of the BSD socket calls, with the kernel's
@@ -19,6 +20,14 @@ import java.net.SocketOption;
  *
  * <p>Timeouts are in nanoseconds; 0 means wait forever. Failures are the kernel's errno cases as
  * {@link io.vsock4j.spi.Errno#exception}.
+ *
+ * <h2>Non-blocking use, for event loops</h2>
+ * {@link #readyOps()} says without blocking which calls would make progress ({@link Readiness}), and a
+ * {@link Readiness.Listener} set with {@link #setReadinessListener} is told whenever that may have changed.
+ * With them go the calls that never wait: {@link #startConnect} and {@link #finishConnect}, {@link #tryAccept},
+ * and {@code send}/{@code receive} with {@link MessageFlags#MSG_DONTWAIT}. The Java engine implements
+ * them on every packet transport; an implementation without them (the kernel's, for now) throws
+ * {@link UnsupportedOperationException} from the readiness calls, saying so.
  */
 public interface SocketHandle extends Closeable {
     SocketType type();
@@ -75,6 +84,94 @@ public interface SocketHandle extends Closeable {
     <T> void setOption(SocketOption<T> option, T value) throws IOException;
 
     <T> T getOption(SocketOption<T> option) throws IOException;
+
+    // ------------------------------------------------------------------------------------------------
+    // Non-blocking use (see the class comment and Readiness). Any thread may call these; none blocks
+    // for longer than the engine's short internal locks.
+
+    /** The {@link Readiness} bits that hold now: which non-blocking calls would make progress. */
+    default int readyOps() {
+        throw noReadiness("readyOps");
+    }
+
+    /**
+     * Sets the one listener told whenever {@link #readyOps()} may have changed (null: none), replacing any
+     * earlier one. Changes from before the call are not announced: ask {@link #readyOps()} once after
+     * setting it. The listener runs on engine and transport threads, possibly under internal locks; see
+     * {@link Readiness.Listener} for what it may do.
+     */
+    default void setReadinessListener(Readiness.Listener listener) {
+        throw noReadiness("setReadinessListener");
+    }
+
+    /**
+     * connect(2) on a non-blocking socket: sends REQUEST and returns at once (the kernel's EINPROGRESS).
+     * {@link Readiness#CONNECTED} turns on when the answer came or {@code timeoutNanos} passed (0: the
+     * socket's {@code CONNECT_TIMEOUT}); then {@link #finishConnect()} tells which. EISCONN, EALREADY,
+     * EINVAL on a listener, ENODEV (no route) at once, as {@link #connect}.
+     */
+    default void startConnect(VsockAddress remote, long timeoutNanos) throws IOException {
+        throw noReadiness("startConnect");
+    }
+
+    /**
+     * The end of a {@link #startConnect}: true once connected, false while the answer is still awaited.
+     * Throws the connect's failure as {@link #connect} would (ECONNRESET when nobody listens, ETIMEDOUT);
+     * the socket is then bound and unconnected, and may connect again. ENOTCONN when no connect was started.
+     */
+    default boolean finishConnect() throws IOException {
+        throw noReadiness("finishConnect");
+    }
+
+    /** accept(2) on a non-blocking listener: a queued connection, or null when none is (never waits). */
+    default SocketHandle tryAccept() throws IOException {
+        throw noReadiness("tryAccept");
+    }
+
+    /**
+     * {@link #send(byte[], int, int, int, long)} from {@code src}'s remaining bytes, advancing its position
+     * by what was sent. A heap buffer is sent from its array; a direct one through a copy (the Java
+     * engine's payloads are arrays either way).
+     */
+    default int send(ByteBuffer src, int flags, long timeoutNanos) throws IOException {
+        int len = src.remaining();
+        int n;
+        if (src.hasArray()) {
+            n = send(src.array(), src.arrayOffset() + src.position(), len, flags, timeoutNanos);
+        } else {
+            byte[] copy = new byte[len];
+            src.get(src.position(), copy);
+            n = send(copy, 0, len, flags, timeoutNanos);
+        }
+        src.position(src.position() + n);
+        return n;
+    }
+
+    /**
+     * {@link #receive(byte[], int, int, int, long, MessageInfo)} into {@code dst}'s remaining space,
+     * advancing its position by what was read (nothing at EOF, which returns -1).
+     */
+    default int receive(ByteBuffer dst, int flags, long timeoutNanos) throws IOException {
+        int n;
+        if (dst.hasArray()) {
+            n = receive(dst.array(), dst.arrayOffset() + dst.position(), dst.remaining(), flags, timeoutNanos, null);
+            if (n > 0) {
+                dst.position(dst.position() + n);
+            }
+        } else {
+            byte[] copy = new byte[dst.remaining()];
+            n = receive(copy, 0, copy.length, flags, timeoutNanos, null);
+            if (n > 0) {
+                dst.put(copy, 0, n);
+            }
+        }
+        return n;
+    }
+
+    private UnsupportedOperationException noReadiness(String call) {
+        return new UnsupportedOperationException(call + ": " + getClass().getSimpleName()
+                + " has no non-blocking readiness API yet (the Java engine's sockets have it; see io.vsock4j.Readiness)");
+    }
 
     /** close(2): never throws for an already closed socket. */
     @Override

@@ -1,6 +1,7 @@
 package io.vsock4j.core;
 
 import io.vsock4j.MessageInfo;
+import io.vsock4j.Readiness;
 import io.vsock4j.SocketType;
 import io.vsock4j.VsockAddress;
 import io.vsock4j.VsockOptions;
@@ -40,6 +41,12 @@ import java.util.concurrent.TimeUnit;
  * an accepted child's brand-new connection its REQUEST. {@link #state} is volatile so the connection's
  * owner callbacks, which run under the connection's lock, can ask whether the socket is closed, and
  * {@link #bound} for where, without taking the monitor.
+ *
+ * <h2>Readiness</h2>
+ * The {@link Readiness.Listener} is handed to each connection this socket gets (which tells it on every
+ * wake-up), and told here when a listener's accept queue grows, when it can accept no more, and on close.
+ * A listener is called while this socket's monitor (or a connection's lock) is held, which its contract
+ * allows for: it only records and wakes.
  */
 final class EngineSocket implements SocketHandle {
     /** Where a socket is in its life; see the class comment for the order. */
@@ -59,6 +66,8 @@ final class EngineSocket implements SocketHandle {
     /** Why accepts fail from now on (the machine's port space is gone), or null. Guarded by this. */
     private IOException listenerFailure;
     private SocketSettings settings;
+    /** Written under the monitor; volatile so the callers of {@link #tellListener} need not take it. */
+    private volatile Readiness.Listener readinessListener;
 
     EngineSocket(Machine machine, SocketType type) {
         this(machine, type, SocketSettings.DEFAULTS);
@@ -93,39 +102,96 @@ final class EngineSocket implements SocketHandle {
         Connection c;
         long timeout;
         synchronized (this) {
-            checkOpen();
-            switch (state) {
-                case CONNECTING -> throw Errno.EALREADY.exception("connect to " + connection.remote() + " in progress");
-                case CONNECTED -> throw Errno.EISCONN.exception("already connected to " + connection.remote());
-                case LISTENING -> throw Errno.EINVAL.exception("connect on a listening socket " + bound);
-                default -> { }
-            }
-            Transport transport = machine.route(remote, type);
-            if (state == SocketState.UNBOUND) {
-                bound = machine.bind(this, VsockAddress.any());
-                state = SocketState.BOUND;
-            }
-            VsockAddress local = VsockAddress.of(transport.localCid(), bound.port());
-            c = newConnection(this, transport, local, remote);
-            connection = c;
-            state = SocketState.CONNECTING;
-            timeout = timeoutNanos > 0 ? timeoutNanos : settings.connectTimeout().toNanos();
+            c = beginConnect(remote);
+            timeout = connectTimeout(timeoutNanos);
         }
         try {
             c.connect(timeout);
         } catch (IOException | RuntimeException e) {
-            synchronized (this) {
-                if (state == SocketState.CONNECTING) {
-                    connection = null; // a failed connect may be retried, as in the kernel
-                    state = SocketState.BOUND;
-                }
-            }
+            connectFailed(c);
             throw e;
         }
+        connectSucceeded(c);
+    }
+
+    @Override
+    public void startConnect(VsockAddress remote, long timeoutNanos) throws IOException {
+        Connection c;
+        long timeout;
         synchronized (this) {
-            if (state == SocketState.CONNECTING) {
-                state = SocketState.CONNECTED;
+            c = beginConnect(remote);
+            timeout = connectTimeout(timeoutNanos);
+        }
+        try {
+            c.startConnect(timeout);
+        } catch (RuntimeException e) {
+            connectFailed(c);
+            throw e;
+        }
+    }
+
+    @Override
+    public boolean finishConnect() throws IOException {
+        Connection c;
+        synchronized (this) {
+            checkOpen();
+            if (state == SocketState.CONNECTED) {
+                return true;
             }
+            if (state != SocketState.CONNECTING) {
+                throw Errno.ENOTCONN.exception("finishConnect on a socket with no connect started"
+                        + (bound == null ? "" : " (bound to " + bound + ")"));
+            }
+            c = connection;
+        }
+        try {
+            if (!c.finishConnect()) {
+                return false;
+            }
+        } catch (IOException | RuntimeException e) {
+            connectFailed(c);
+            throw e;
+        }
+        connectSucceeded(c);
+        return true;
+    }
+
+    /** Under the monitor: checks, routes, binds if unbound, and makes the CONNECTING socket's connection. */
+    private Connection beginConnect(VsockAddress remote) throws IOException {
+        checkOpen();
+        switch (state) {
+            case CONNECTING -> throw Errno.EALREADY.exception("connect to " + connection.remote() + " in progress");
+            case CONNECTED -> throw Errno.EISCONN.exception("already connected to " + connection.remote());
+            case LISTENING -> throw Errno.EINVAL.exception("connect on a listening socket " + bound);
+            default -> { }
+        }
+        Transport transport = machine.route(remote, type);
+        if (state == SocketState.UNBOUND) {
+            bound = machine.bind(this, VsockAddress.any());
+            state = SocketState.BOUND;
+        }
+        VsockAddress local = VsockAddress.of(transport.localCid(), bound.port());
+        Connection c = newConnection(this, transport, local, remote);
+        c.setReadinessListener(readinessListener);
+        connection = c;
+        state = SocketState.CONNECTING;
+        return c;
+    }
+
+    private long connectTimeout(long timeoutNanos) {
+        return timeoutNanos > 0 ? timeoutNanos : settings.connectTimeout().toNanos();
+    }
+
+    private synchronized void connectFailed(Connection c) {
+        if (state == SocketState.CONNECTING && connection == c) {
+            connection = null; // a failed connect may be retried, as in the kernel
+            state = SocketState.BOUND;
+        }
+    }
+
+    private synchronized void connectSucceeded(Connection c) {
+        if (state == SocketState.CONNECTING && connection == c) {
+            state = SocketState.CONNECTED;
         }
     }
 
@@ -183,6 +249,61 @@ final class EngineSocket implements SocketHandle {
         return acceptQueue.poll();
     }
 
+    @Override
+    public synchronized SocketHandle tryAccept() throws IOException {
+        checkOpen();
+        if (state != SocketState.LISTENING) {
+            throw Errno.EINVAL.exception("accept on a socket that is not listening");
+        }
+        EngineSocket child = acceptQueue.poll();
+        if (child == null && listenerFailure != null) {
+            throw listenerFailure;
+        }
+        return child;
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Readiness
+
+    @Override
+    public int readyOps() {
+        SocketState s;
+        Connection c;
+        boolean acceptable;
+        synchronized (this) {
+            s = state;
+            c = connection;
+            acceptable = s == SocketState.LISTENING && (!acceptQueue.isEmpty() || listenerFailure != null);
+        }
+        // The connection's lock is taken after the monitor is let go (the class comment's order).
+        return switch (s) {
+            case CLOSED -> Readiness.READABLE | Readiness.WRITABLE;
+            case LISTENING -> acceptable ? Readiness.ACCEPTABLE : 0;
+            case CONNECTING -> c.connectDone() ? Readiness.CONNECTED : 0;
+            case CONNECTED -> c.readyOps();
+            case UNBOUND, BOUND -> 0;
+        };
+    }
+
+    @Override
+    public void setReadinessListener(Readiness.Listener listener) {
+        Connection c;
+        synchronized (this) {
+            readinessListener = listener;
+            c = connection;
+        }
+        if (c != null) {
+            c.setReadinessListener(listener);
+        }
+    }
+
+    private void tellListener() {
+        Readiness.Listener listener = readinessListener;
+        if (listener != null) {
+            listener.readinessChanged();
+        }
+    }
+
     /**
      * A packet for our bound port that no connection claimed (virtio_transport_recv_pkt's bound-socket
      * path). Runs on the transport's delivery thread.
@@ -219,6 +340,7 @@ final class EngineSocket implements SocketHandle {
         if (state == SocketState.LISTENING && listenerFailure == null) {
             listenerFailure = why;
             notifyAll();
+            tellListener();
         }
     }
 
@@ -248,6 +370,7 @@ final class EngineSocket implements SocketHandle {
         c.acceptRequest(p);
         acceptQueue.add(child);
         notifyAll();
+        tellListener();
         return true;
     }
 
@@ -378,6 +501,7 @@ final class EngineSocket implements SocketHandle {
             state = SocketState.CLOSED;
             notifyAll();
         }
+        tellListener();
         // The connection unbinds us through Owner.finished once its protocol is over; without one, or
         // with one that is over already, the port goes now.
         if (orphans != null) {

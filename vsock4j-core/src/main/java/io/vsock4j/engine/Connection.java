@@ -1,6 +1,7 @@
 package io.vsock4j.engine;
 
 import io.vsock4j.MessageInfo;
+import io.vsock4j.Readiness;
 import io.vsock4j.SocketType;
 import io.vsock4j.VsockAddress;
 import io.vsock4j.spi.Errno;
@@ -43,6 +44,12 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@link ConnectionSender} and readers in {@link ConnectionReceiver}, each held for the whole call and always taken before the lock: a
  * writer sizes its packet under the lock, copies, and takes the lock again to send; a reader claims bytes
  * under the lock ({@link ConnectionProtocol#claim}), copies, and takes it again to consume them.
+ *
+ * <h2>Readiness, for event loops</h2>
+ * Every wake-up of a blocked reader or writer also tells the {@link Readiness.Listener}, if one is set,
+ * on the same thread and under the lock: that is exactly when the ready set may have changed.
+ * {@link #readyOps} answers what a MSG_DONTWAIT call would do now; {@link #startConnect} and
+ * {@link #finishConnect} split a connect so nothing waits, its timeout then run by the machine's timer.
  *
  * <h2>Close and interrupt</h2>
  * {@link #release} (close) wakes every blocked call, which then throws "Socket closed". An interrupt of
@@ -87,6 +94,15 @@ public final class Connection {
     final ConnectionProtocol protocol;
     /** Guarded by lock; set while the close timeout is armed. */
     private Future<?> closeTimer;
+    /** Guarded by lock; set while a non-blocking connect's timeout is armed. */
+    private Future<?> connectTimer;
+    /** Guarded by lock: a non-blocking connect ran out of time (its failure is ETIMEDOUT, not ECONNRESET). */
+    private boolean connectTimedOut;
+    /**
+     * Told whenever a wake-up happens; null when none. Volatile: set by the socket's thread without the
+     * lock, read under it by whoever wakes.
+     */
+    private volatile Readiness.Listener readinessListener;
 
     public Connection(Owner owner, Transport transport, SocketType type, VsockAddress local, VsockAddress remote,
                       long bufferSizeBytes, int rcvLowatBytes) {
@@ -125,6 +141,112 @@ public final class Connection {
             }
         } finally {
             unlockAndFlush();
+        }
+    }
+
+    /**
+     * A non-blocking connect: REQUEST sent, and the machine's timer armed to end the attempt with ETIMEDOUT
+     * after {@code timeoutNanos} (greater than 0). Its end is reported as a wake-up; then
+     * {@link #finishConnect} says how it went.
+     */
+    public void startConnect(long timeoutNanos) {
+        lock.lock();
+        try {
+            protocol.connect();
+            connectTimer = owner.schedule(this::connectTimerFired, timeoutNanos);
+        } finally {
+            unlockAndFlush();
+        }
+    }
+
+    private void connectTimerFired() {
+        lock.lock();
+        try {
+            if (protocol.state().phase() == ConnectionState.Phase.CONNECTING) {
+                connectTimedOut = true;
+                protocol.connectTimedOut();
+                output.wakeReaders();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Whether a connect's answer came (or its time ran out): what {@link Readiness#CONNECTED} reports. */
+    public boolean connectDone() {
+        lock.lock();
+        try {
+            return protocol.state().phase() != ConnectionState.Phase.CONNECTING;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * The end of {@link #startConnect}: false while CONNECTING, true once connected (even if the peer has
+     * ended the connection since: its reads then report that), else the connect's failure.
+     */
+    public boolean finishConnect() throws IOException {
+        lock.lock();
+        try {
+            checkNotReleased();
+            ConnectionState.Phase phase = protocol.state().phase();
+            if (phase == ConnectionState.Phase.CONNECTING) {
+                return false;
+            }
+            cancelConnectTimer();
+            if (protocol.state().isConnected()) {
+                return true;
+            }
+            if (connectTimedOut) {
+                throw Errno.ETIMEDOUT.connectException("connect to " + remote() + " timed out");
+            }
+            throw protocol.takeError(Errno.ECONNRESET).connectException("connect to " + remote());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void cancelConnectTimer() {
+        if (connectTimer != null) {
+            connectTimer.cancel(false);
+            connectTimer = null;
+        }
+    }
+
+    /** Sets the listener every wake-up tells (null: none); see {@link Readiness.Listener}. */
+    public void setReadinessListener(Readiness.Listener listener) {
+        readinessListener = listener;
+    }
+
+    /**
+     * The {@link Readiness} bits of a connected socket (READABLE, WRITABLE): what a MSG_DONTWAIT receive or
+     * send would do now. A released connection reports both: its calls fail at once.
+     */
+    public int readyOps() {
+        lock.lock();
+        try {
+            if (protocol.released()) {
+                return Readiness.READABLE | Readiness.WRITABLE;
+            }
+            ConnectionState state = protocol.state();
+            if (!state.isConnected()) {
+                return 0;
+            }
+            int ops = 0;
+            boolean readable = protocol.noMoreData() || protocol.receiveShut()
+                    || (protocol.type() == SocketType.STREAM
+                    ? protocol.queuedBytes() >= protocol.rcvLowat()
+                    : protocol.queuedMessages() > 0);
+            if (readable) {
+                ops |= Readiness.READABLE;
+            }
+            if (!protocol.canSend() || protocol.txSpace() > 0) {
+                ops |= Readiness.WRITABLE;
+            }
+            return ops;
+        } finally {
+            lock.unlock();
         }
     }
 
@@ -336,15 +458,25 @@ public final class Connection {
         @Override
         public void wakeReaders() {
             wakeups.wakeReaders();
+            tellListener();
         }
 
         @Override
         public void wakeWriters() {
             wakeups.wakeWriters();
+            tellListener();
+        }
+
+        private void tellListener() {
+            Readiness.Listener listener = readinessListener;
+            if (listener != null) {
+                listener.readinessChanged();
+            }
         }
 
         @Override
         public void established() {
+            cancelConnectTimer();
             owner.established(Connection.this);
         }
 
@@ -354,6 +486,7 @@ public final class Connection {
                 closeTimer.cancel(false);
                 closeTimer = null;
             }
+            cancelConnectTimer();
             owner.finished(Connection.this);
         }
     }
