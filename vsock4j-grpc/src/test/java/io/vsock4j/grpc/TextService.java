@@ -1,6 +1,9 @@
 package io.vsock4j.grpc;
 
+import io.grpc.CallOptions;
+import io.grpc.Channel;
 import io.grpc.MethodDescriptor;
+import io.grpc.stub.ClientCalls;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
@@ -10,6 +13,10 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A gRPC service of strings for the tests, with hand-written method descriptors (no protoc): unary
@@ -49,6 +56,37 @@ final class TextService {
                 .setRequestMarshaller(TEXT)
                 .setResponseMarshaller(TEXT)
                 .build();
+    }
+
+    /** Client side of {@code Chat}: sends {@code messages}, half-closes, and returns the replies once the server ends. */
+    static List<String> chat(Channel channel, List<String> messages) throws Exception {
+        List<String> replies = new ArrayList<>();
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        StreamObserver<String> requests = ClientCalls.asyncBidiStreamingCall(channel.newCall(CHAT, CallOptions.DEFAULT),
+                new StreamObserver<>() {
+                    @Override
+                    public void onNext(String value) {
+                        synchronized (replies) {
+                            replies.add(value);
+                        }
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                        done.completeExceptionally(t);
+                    }
+
+                    @Override
+                    public void onCompleted() {
+                        done.complete(null);
+                    }
+                });
+        messages.forEach(requests::onNext);
+        requests.onCompleted();
+        done.get(30, TimeUnit.SECONDS);
+        synchronized (replies) {
+            return List.copyOf(replies);
+        }
     }
 
     static ServerServiceDefinition definition() {

@@ -6,7 +6,6 @@ import io.grpc.Server;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ClientCalls;
-import io.grpc.stub.StreamObserver;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.vsock4j.SocketProvider;
@@ -20,7 +19,6 @@ import org.junit.jupiter.api.Timeout;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 
@@ -82,32 +80,8 @@ class VsockGrpcTest {
         counted.forEachRemaining(got::add);
         assertThat(got).containsExactlyElementsOf(IntStream.rangeClosed(1, 1000).mapToObj(Integer::toString).toList());
 
-        List<String> replies = new ArrayList<>();
-        CompletableFuture<Void> done = new CompletableFuture<>();
-        StreamObserver<String> requests = ClientCalls.asyncBidiStreamingCall(
-                channel.newCall(TextService.CHAT, CallOptions.DEFAULT), new StreamObserver<>() {
-                    @Override
-                    public void onNext(String value) {
-                        synchronized (replies) {
-                            replies.add(value);
-                        }
-                    }
-
-                    @Override
-                    public void onError(Throwable t) {
-                        done.completeExceptionally(t);
-                    }
-
-                    @Override
-                    public void onCompleted() {
-                        done.complete(null);
-                    }
-                });
         List<String> sent = IntStream.range(0, 200).mapToObj(i -> "message " + i + " " + "x".repeat(i * 100)).toList();
-        sent.forEach(requests::onNext);
-        requests.onCompleted();
-        done.get(30, TimeUnit.SECONDS);
-        assertThat(replies).containsExactlyElementsOf(sent.stream().map(s -> s.toUpperCase(java.util.Locale.ROOT)).toList());
+        assertThat(TextService.chat(channel, sent)).containsExactlyElementsOf(sent.stream().map(s -> s.toUpperCase(java.util.Locale.ROOT)).toList());
     }
 
     @Test
