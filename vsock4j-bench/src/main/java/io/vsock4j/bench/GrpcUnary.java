@@ -90,9 +90,9 @@ public class GrpcUnary {
             machine = Machines.loopback();
             serverLoop = new MultiThreadIoEventLoopGroup(1, VsockIoHandler.newFactory(machine));
             clientLoop = new MultiThreadIoEventLoopGroup(1, VsockIoHandler.newFactory(machine));
-            server = VsockGrpc.serverBuilder(serverLoop, serverLoop, VsockAddress.of(VsockAddress.CID_ANY, 5000))
+            server = VsockGrpc.serverBuilder(VsockAddress.of(VsockAddress.CID_ANY, 5000), serverLoop)
                     .directExecutor().addService(echo).build().start();
-            channel = VsockGrpc.channelBuilder(clientLoop, VsockAddress.local(5000)).directExecutor().build();
+            channel = VsockGrpc.channelBuilder(VsockAddress.local(5000), clientLoop).directExecutor().build();
         } else {
             serverLoop = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
             clientLoop = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());

@@ -17,82 +17,86 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * grpc-netty's builders for vsock addresses. A server listens on (any CID, port) of a provider; a
- * channel connects to (CID, port). Both run on vsock4j's Netty channels ({@link VsockServerChannel},
- * {@link VsockChannel}) and on event loops of {@link VsockIoHandler}.
+ * gRPC-java over vsock: grpc-netty's builders set up for vsock4j-netty's channels, so a gRPC server
+ * listens on a vsock port and a client dials (CID, port), on any vsock4j machine (the Java loopback at
+ * CID 1 needs no VM). The unshaded grpc-netty is needed: the shaded artifact relocates Netty and cannot
+ * take an outside channel class.
  *
  * <pre>{@code
- * Server server = VsockGrpc.serverBuilder(5000).addService(new GreeterService()).build().start();
- * ManagedChannel channel = VsockGrpc.channelBuilder(VsockAddress.of(3, 5000)).build();
+ * Server server = VsockGrpc.serverBuilder(50051).addService(new GreeterImpl()).build().start();
+ * ManagedChannel channel = VsockGrpc.channelBuilder(VsockAddress.of(3, 50051)).build();
  * }</pre>
  *
- * <p><b>Event loops.</b> The short forms share one group of event loops per provider for the life of
- * the JVM (daemon threads, as many as processors; grpc-netty shares its own NIO loops the same way), so
- * a program need not own any. To own them, pass a group made with
- * {@code new MultiThreadIoEventLoopGroup(n, VsockIoHandler.newFactory(provider))}: gRPC never shuts
- * down a group it was given, so shut it down after the servers and channels on it.
+ * <p><b>Event loops.</b> The forms without a group share one group of vsock event loops per provider
+ * for the life of the JVM (daemon threads, as many as processors; grpc-netty shares its own NIO loops
+ * the same way), so a program need not own any. The forms with a group take the caller's: gRPC does not
+ * shut it down, so shut it down after the server and channels are terminated. A group must be made with
+ * a {@link VsockIoHandler} factory ({@link #newEventLoopGroup}); its provider is where the sockets open.
  *
- * <p>Connections are plaintext: vsock reaches only this machine's VMs and processes, and who may
- * connect is what the transport allows. {@code useTransportSecurity()} on the returned channel builder
- * still works for TLS over vsock.
- *
- * <p>Thread-safe.
+ * <p>Connections are plaintext (vsock connects a VM to its own host); set TLS credentials on the
+ * builders where that is not enough. Any thread.
  */
 public final class VsockGrpc {
-    /** Shared event loop groups by provider; guarded by itself. */
+    /** The shared groups, by provider; guarded by itself. */
     private static final Map<SocketProvider, EventLoopGroup> SHARED = new IdentityHashMap<>();
 
     private VsockGrpc() {
     }
 
-    /** A server builder listening on (any CID, {@code port}) of the default provider. */
-    public static NettyServerBuilder serverBuilder(int port) {
-        return serverBuilder(Vsock.defaultProvider(), VsockAddress.of(VsockAddress.CID_ANY, port));
+    /** An event-loop group for vsock channels whose sockets open on {@code provider}. */
+    public static EventLoopGroup newEventLoopGroup(int threads, SocketProvider provider) {
+        return new MultiThreadIoEventLoopGroup(threads, VsockIoHandler.newFactory(provider));
     }
 
-    /** A server builder listening on {@code listen} of {@code provider}, on shared event loops. */
-    public static NettyServerBuilder serverBuilder(SocketProvider provider, VsockAddress listen) {
-        EventLoopGroup loops = sharedLoops(provider);
-        return serverBuilder(loops, loops, listen);
-    }
-
-    /**
-     * A server builder listening on {@code listen}, accepting on {@code boss} and serving on {@code workers}:
-     * groups of {@link VsockIoHandler} loops, whose provider the server's sockets use.
-     */
-    public static NettyServerBuilder serverBuilder(EventLoopGroup boss, EventLoopGroup workers, VsockAddress listen) {
-        Objects.requireNonNull(listen, "listen");
-        return NettyServerBuilder.forAddress(listen)
-                .channelType(VsockServerChannel.class)
-                .bossEventLoopGroup(Objects.requireNonNull(boss, "boss"))
-                .workerEventLoopGroup(Objects.requireNonNull(workers, "workers"));
-    }
-
-    /** A plaintext channel builder to {@code target} on the default provider. */
-    public static NettyChannelBuilder channelBuilder(VsockAddress target) {
-        return channelBuilder(Vsock.defaultProvider(), target);
-    }
-
-    /** A plaintext channel builder to {@code target} on {@code provider}, on shared event loops. */
-    public static NettyChannelBuilder channelBuilder(SocketProvider provider, VsockAddress target) {
-        return channelBuilder(sharedLoops(provider), target);
-    }
-
-    /** A plaintext channel builder to {@code target} on {@code loops}, a group of {@link VsockIoHandler} loops. */
-    public static NettyChannelBuilder channelBuilder(EventLoopGroup loops, VsockAddress target) {
-        Objects.requireNonNull(target, "target");
-        return NettyChannelBuilder.forAddress(target)
-                .channelType(VsockChannel.class)
-                .eventLoopGroup(Objects.requireNonNull(loops, "loops"))
-                .usePlaintext();
-    }
-
-    /** The JVM-wide group of vsock event loops for {@code provider}, made on first use. */
-    public static EventLoopGroup sharedLoops(SocketProvider provider) {
+    /** The JVM-wide group of vsock event loops for {@code provider} (daemon threads), made on first use. */
+    public static EventLoopGroup sharedEventLoopGroup(SocketProvider provider) {
         Objects.requireNonNull(provider, "provider");
         synchronized (SHARED) {
             return SHARED.computeIfAbsent(provider, p -> new MultiThreadIoEventLoopGroup(0,
                     new DefaultThreadFactory("vsock4j-grpc", true), VsockIoHandler.newFactory(p)));
         }
+    }
+
+    /** A server builder listening on (any CID, {@code port}) of {@link Vsock#defaultProvider()}, on shared loops. */
+    public static NettyServerBuilder serverBuilder(int port) {
+        return serverBuilder(Vsock.defaultProvider(), VsockAddress.of(VsockAddress.CID_ANY, port));
+    }
+
+    /** A server builder listening on {@code address} of {@code provider}, on shared loops. */
+    public static NettyServerBuilder serverBuilder(SocketProvider provider, VsockAddress address) {
+        return serverBuilder(address, sharedEventLoopGroup(provider));
+    }
+
+    /**
+     * A gRPC server builder listening on {@code address} (a CID this machine has, or CID_ANY, and a port),
+     * accepting and serving on {@code group}, which must be made with a {@link VsockIoHandler} factory.
+     */
+    public static NettyServerBuilder serverBuilder(VsockAddress address, EventLoopGroup group) {
+        return NettyServerBuilder.forAddress(Objects.requireNonNull(address, "address"))
+                .channelType(VsockServerChannel.class)
+                .bossEventLoopGroup(group)
+                .workerEventLoopGroup(group);
+    }
+
+    /** A plaintext channel builder for the server at {@code address} on {@link Vsock#defaultProvider()}, on shared loops. */
+    public static NettyChannelBuilder channelBuilder(VsockAddress address) {
+        return channelBuilder(Vsock.defaultProvider(), address);
+    }
+
+    /** A plaintext channel builder for the server at {@code address} on {@code provider}, on shared loops. */
+    public static NettyChannelBuilder channelBuilder(SocketProvider provider, VsockAddress address) {
+        return channelBuilder(address, sharedEventLoopGroup(provider));
+    }
+
+    /**
+     * A plaintext gRPC channel builder for the server at {@code address}, connecting on {@code group}, which
+     * must be made with a {@link VsockIoHandler} factory. The channel's authority is the address as text
+     * ("3:50051"); override it with {@code overrideAuthority} if the server checks it.
+     */
+    public static NettyChannelBuilder channelBuilder(VsockAddress address, EventLoopGroup group) {
+        return NettyChannelBuilder.forAddress(Objects.requireNonNull(address, "address"))
+                .channelType(VsockChannel.class, VsockAddress.class)
+                .eventLoopGroup(group)
+                .usePlaintext();
     }
 }

@@ -15,13 +15,16 @@ import java.util.Map;
 /**
  * The configuration of a {@link VsockChannel}: Netty's common options, {@link ChannelOption#ALLOW_HALF_CLOSURE}
  * (the peer's SHUTDOWN of sending then raises {@code ChannelInputShutdownEvent} instead of closing) and
- * {@link VsockChannelOption#SOCKET_PROVIDER}. Flow control needs no option of its own: the peer's credit
+ * {@link VsockChannelOption#SOCKET_PROVIDER}. {@link ChannelOption#SO_KEEPALIVE} is kept and does
+ * nothing, as on Linux's AF_VSOCK (the socket layer stores the flag; vsock sends no keepalive probes):
+ * clients such as grpc-netty set it on every channel. Flow control needs no option of its own: the peer's credit
  * window is what stops writes, and Netty's write-buffer water marks turn that into channel writability.
  * Any thread, as Netty's configs (the fields are volatile).
  */
 public final class VsockChannelConfig extends DefaultChannelConfig implements DuplexChannelConfig {
     private volatile boolean allowHalfClosure;
     private volatile SocketProvider provider;
+    private volatile boolean keepAlive;
 
     VsockChannelConfig(Channel channel) {
         super(channel);
@@ -29,7 +32,8 @@ public final class VsockChannelConfig extends DefaultChannelConfig implements Du
 
     @Override
     public Map<ChannelOption<?>, Object> getOptions() {
-        return getOptions(super.getOptions(), ChannelOption.ALLOW_HALF_CLOSURE, VsockChannelOption.SOCKET_PROVIDER);
+        return getOptions(super.getOptions(), ChannelOption.ALLOW_HALF_CLOSURE, ChannelOption.SO_KEEPALIVE,
+                VsockChannelOption.SOCKET_PROVIDER);
     }
 
     @Override
@@ -37,6 +41,9 @@ public final class VsockChannelConfig extends DefaultChannelConfig implements Du
     public <T> T getOption(ChannelOption<T> option) {
         if (option == ChannelOption.ALLOW_HALF_CLOSURE) {
             return (T) Boolean.valueOf(allowHalfClosure);
+        }
+        if (option == ChannelOption.SO_KEEPALIVE) {
+            return (T) Boolean.valueOf(keepAlive);
         }
         if (option == VsockChannelOption.SOCKET_PROVIDER) {
             return (T) provider;
@@ -49,6 +56,8 @@ public final class VsockChannelConfig extends DefaultChannelConfig implements Du
         validate(option, value);
         if (option == ChannelOption.ALLOW_HALF_CLOSURE) {
             setAllowHalfClosure((Boolean) value);
+        } else if (option == ChannelOption.SO_KEEPALIVE) {
+            keepAlive = (Boolean) value;
         } else if (option == VsockChannelOption.SOCKET_PROVIDER) {
             provider = (SocketProvider) value;
         } else {

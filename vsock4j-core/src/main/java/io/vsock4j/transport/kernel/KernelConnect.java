@@ -27,7 +27,9 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  *   <li>at our deadline, a blocking connect(2) with a one-jiffy timeout ends the attempt the way a
  *       blocking connect would (ETIMEDOUT, request cancelled), holding the thread at most one jiffy.</li>
  * </ol>
- * Runs on the connecting thread under the socket's write lock.
+ * Runs on the connecting thread under the socket's write lock: the blocking connect's {@link #run}, or a
+ * non-blocking connect's {@link #start} and then its {@link #poll}s, from
+ * {@link KernelSocket#startConnect} and {@link KernelSocket#finishConnect}.
  */
 final class KernelConnect {
     private final KernelSocket socket;
@@ -42,9 +44,30 @@ final class KernelConnect {
         this.remote = remote;
     }
 
+    /** Set by {@link #start}: the socket's own CONNECT_TIMEOUT (restored after each call), ours, and its deadline. */
+    private Duration userTimeout;
+    private long timeoutNanos;
+    private long deadline;
+
+    /** The blocking connect: {@link #start}, then wait for the descriptor until {@link #poll} says it is over. */
     void run(long timeoutNanos, long slackNanos) throws IOException {
-        Duration userTimeout = socket.connectTimeoutOption();
-        long deadline = Deadlines.after(timeoutNanos);
+        if (start(timeoutNanos, slackNanos)) {
+            return;
+        }
+        while (!poll()) {
+            fd.await(Poller.WRITE, deadline, scratch);
+        }
+    }
+
+    /**
+     * Sends the REQUEST (connect(2) on the non-blocking descriptor). Returns true when connected at once,
+     * false when the answer is awaited (EINPROGRESS: then {@link #poll} until it returns true); throws
+     * what connect(2) refused at once.
+     */
+    boolean start(long timeoutNanos, long slackNanos) throws IOException {
+        this.userTimeout = socket.connectTimeoutOption();
+        this.timeoutNanos = timeoutNanos;
+        this.deadline = Deadlines.after(timeoutNanos);
         int r;
         fd.begin();
         try {
@@ -55,29 +78,41 @@ final class KernelConnect {
             fd.end();
         }
         if (r == 0) {
-            return;
+            return true;
         }
         if (r != -Errno.EINPROGRESS.number()) {
             throw NativeErrors.connectException(-r, "connect to " + remote);
         }
-        while (true) {
-            int revents;
-            fd.begin();
-            try {
-                revents = Native.pollNow(scratch, scratch.asSlice(32, 8), fd.fd, LinuxAbi.POLLOUT);
-            } finally {
-                fd.end();
-            }
-            if (revents > 0 && (revents & (LinuxAbi.POLLOUT | LinuxAbi.POLLERR | LinuxAbi.POLLHUP)) != 0) {
-                finish(userTimeout, timeoutNanos, false);
-                return;
-            }
-            if (Deadlines.passed(deadline)) {
-                finish(userTimeout, timeoutNanos, true);
-                return;
-            }
-            fd.await(Poller.WRITE, deadline, scratch);
+        return false;
+    }
+
+    /**
+     * Without waiting: false while the answer is awaited; true once connected; the connect's failure
+     * (ECONNRESET, ETIMEDOUT at our deadline) as an exception. At the deadline the attempt is ended with a
+     * blocking connect(2) of one jiffy (see the class comment), the only wait in here.
+     */
+    boolean poll() throws IOException {
+        int revents;
+        fd.begin();
+        try {
+            revents = Native.pollNow(scratch, scratch.asSlice(32, 8), fd.fd, LinuxAbi.POLLOUT);
+        } finally {
+            fd.end();
         }
+        if (revents > 0 && (revents & (LinuxAbi.POLLOUT | LinuxAbi.POLLERR | LinuxAbi.POLLHUP)) != 0) {
+            finish(userTimeout, timeoutNanos, false);
+            return true;
+        }
+        if (Deadlines.passed(deadline)) {
+            finish(userTimeout, timeoutNanos, true);
+            return true;
+        }
+        return false;
+    }
+
+    /** The deadline as {@link Deadlines} keeps it. */
+    long deadline() {
+        return deadline;
     }
 
     /** Collects the outcome with a connect(2) in blocking mode that does not wait (see the class comment). */

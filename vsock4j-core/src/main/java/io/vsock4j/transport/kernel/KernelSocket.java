@@ -3,6 +3,7 @@ package io.vsock4j.transport.kernel;
 import io.vsock4j.spi.Interruption;
 import io.vsock4j.MessageFlags;
 import io.vsock4j.MessageInfo;
+import io.vsock4j.Readiness;
 import io.vsock4j.SocketType;
 import io.vsock4j.VsockAddress;
 import io.vsock4j.VsockOptions;
@@ -36,6 +37,12 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  * <p>Threads: any. Readers (receive, accept) serialize on {@link #readLock}, writers (send, connect) on
  * {@link #writeLock}; each direction owns its scratch memory under that lock. Control calls (bind,
  * options, shutdown) take no lock: the kernel serializes them.
+ *
+ * <p>Readiness ({@link Readiness}, for event loops): {@link #readyOps()} is poll(2) with a zero timeout on
+ * the descriptor, and a listener is told of every epoll event on it by the {@link ReadinessPoller}. A
+ * non-blocking connect is {@link KernelConnect#start} in {@link #startConnect} and its
+ * {@link KernelConnect#poll} in {@link #finishConnect}; the poller's timer tells the listener when its
+ * deadline passes.
  */
 final class KernelSocket implements SocketHandle {
     /** The kernel's own connect timer is set this far past ours, so ours always decides. */
@@ -59,6 +66,14 @@ final class KernelSocket implements SocketHandle {
     private volatile boolean connected;
     /** The peer, read once connected: getpeername fails after a shutdown (SS_DISCONNECTING). */
     private volatile VsockAddress remote;
+    /** A non-blocking connect whose answer is awaited, or null. Written under writeLock; volatile for readyOps. */
+    private volatile KernelConnect pendingConnect;
+    /** Set by {@link #setReadinessListener}; null when none. */
+    private volatile Readiness.Listener readinessListener;
+    /** Serializes {@link #readyOps}, which owns {@link #pollScratch}. */
+    private final ReentrantLock pollLock = new ReentrantLock();
+    /** Guarded by pollLock: errno cell and pollfd for {@link #readyOps}. */
+    private final MemorySegment pollScratch = KernelFd.directionScratch();
 
     KernelSocket(KernelProvider provider, SocketType type, int fd, boolean connected) throws IOException {
         this.provider = provider;
@@ -171,6 +186,161 @@ final class KernelSocket implements SocketHandle {
                 }
                 fd.await(Poller.READ, deadline, readScratch);
             }
+        } finally {
+            readLock.unlock();
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Non-blocking use (Readiness)
+
+    @Override
+    public int readyOps() {
+        if (fd.isClosed()) {
+            return Readiness.READABLE | Readiness.WRITABLE;
+        }
+        int revents;
+        pollLock.lock();
+        try {
+            fd.begin();
+            try {
+                revents = Native.pollNow(pollScratch, pollScratch.asSlice(32, 8), fd.fd,
+                        (short) (LinuxAbi.POLLIN | LinuxAbi.POLLOUT));
+            } finally {
+                fd.end();
+            }
+        } catch (IOException closed) {
+            return Readiness.READABLE | Readiness.WRITABLE;
+        } finally {
+            pollLock.unlock();
+        }
+        if (revents < 0) {
+            return Readiness.READABLE | Readiness.WRITABLE; // the calls will report what poll(2) met
+        }
+        boolean in = (revents & (LinuxAbi.POLLIN | LinuxAbi.POLLERR | LinuxAbi.POLLHUP)) != 0;
+        boolean out = (revents & (LinuxAbi.POLLOUT | LinuxAbi.POLLERR | LinuxAbi.POLLHUP)) != 0;
+        if (listening) {
+            return in ? Readiness.ACCEPTABLE : 0;
+        }
+        KernelConnect pending = pendingConnect;
+        if (pending != null) {
+            return out || Deadlines.passed(pending.deadline()) ? Readiness.CONNECTED : 0;
+        }
+        if (!connected) {
+            return 0;
+        }
+        return (in ? Readiness.READABLE : 0) | (out ? Readiness.WRITABLE : 0);
+    }
+
+    @Override
+    public void setReadinessListener(Readiness.Listener listener) {
+        readinessListener = listener;
+        try {
+            fd.begin();
+            try {
+                if (listener == null) {
+                    ReadinessPoller.INSTANCE.forget(fd.fd);
+                } else {
+                    ReadinessPoller.INSTANCE.watch(fd.fd, listener);
+                }
+            } finally {
+                fd.end();
+            }
+        } catch (IOException e) {
+            if (!fd.isClosed()) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+    }
+
+    @Override
+    public void startConnect(VsockAddress remote, long timeoutNanos) throws IOException {
+        provider.checkConnect(remote);
+        lockInterruptibly(writeLock);
+        try {
+            fd.ensureOpen();
+            if (connected) {
+                throw Errno.EISCONN.exception("already connected to " + remoteAddress());
+            }
+            if (pendingConnect != null) {
+                throw Errno.EALREADY.exception("connect to " + remote + " in progress");
+            }
+            long timeout = timeoutNanos > 0 ? timeoutNanos : getOption(VsockOptions.CONNECT_TIMEOUT).toNanos();
+            KernelConnect c = new KernelConnect(this, fd, writeScratch, remote);
+            if (c.start(timeout, KERNEL_TIMER_SLACK_NANOS)) {
+                connected = true;
+                onConnected();
+                tellListener();
+                return;
+            }
+            pendingConnect = c;
+            // Our deadline, not the kernel's timer, ends the attempt: the loop must look again then.
+            ReadinessPoller.INSTANCE.schedule(this::tellListener, timeout);
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    @Override
+    public boolean finishConnect() throws IOException {
+        lockInterruptibly(writeLock);
+        try {
+            fd.ensureOpen();
+            if (connected) {
+                return true;
+            }
+            KernelConnect c = pendingConnect;
+            if (c == null) {
+                throw Errno.ENOTCONN.exception("finishConnect on a socket with no connect started");
+            }
+            boolean done;
+            try {
+                done = c.poll();
+            } catch (IOException | RuntimeException e) {
+                pendingConnect = null; // the socket is unconnected again and may connect anew
+                throw e;
+            }
+            if (!done) {
+                return false;
+            }
+            pendingConnect = null;
+            connected = true;
+            onConnected();
+            return true;
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    private void tellListener() {
+        Readiness.Listener l = readinessListener;
+        if (l != null) {
+            l.readinessChanged();
+        }
+    }
+
+    @Override
+    public SocketHandle tryAccept() throws IOException {
+        lockInterruptibly(readLock);
+        try {
+            if (!listening) {
+                throw Errno.EINVAL.exception("accept on a socket that is not listening");
+            }
+            int flags = LinuxAbi.SOCK_CLOEXEC | (type == SocketType.STREAM ? LinuxAbi.SOCK_NONBLOCK : 0);
+            int r;
+            fd.begin();
+            try {
+                r = Native.accept4(readScratch, fd.fd, flags);
+            } finally {
+                fd.end();
+            }
+            if (r >= 0) {
+                return new KernelSocket(provider, type, r, true);
+            }
+            if (r == -Errno.EAGAIN.number()) {
+                return null;
+            }
+            throw NativeErrors.exception(-r, "accept on " + localAddress());
         } finally {
             readLock.unlock();
         }
@@ -338,7 +508,11 @@ final class KernelSocket implements SocketHandle {
      */
     @Override
     public void close() {
+        if (readinessListener != null) {
+            ReadinessPoller.INSTANCE.forget(fd.fd); // before close(2): the number may be reused at once
+        }
         fd.close(type == SocketType.SEQPACKET && connected ? this::shutdownQuietly : null);
+        tellListener(); // its calls now fail at once: READABLE and WRITABLE
     }
 
     private void shutdownQuietly() {

@@ -34,7 +34,8 @@ public final class GuestMain {
     static final List<Class<?>> CLASSES = List.of(
             KernelGuestCases.class,
             InteropGuestCases.class,
-            VirtualThreadsGuestCases.class);
+            VirtualThreadsGuestCases.class,
+            KernelReadinessGuestCases.class);
 
     /** Each test's limit inside the guest. */
     static final String GUEST_TEST_TIMEOUT = "300 s";
