@@ -26,8 +26,8 @@ import java.nio.ByteBuffer;
  * {@link Readiness.Listener} set with {@link #setReadinessListener} is told whenever that may have changed.
  * With them go the calls that never wait: {@link #startConnect} and {@link #finishConnect}, {@link #tryAccept},
  * and {@code send}/{@code receive} with {@link MessageFlags#MSG_DONTWAIT}. The Java engine implements
- * them on every packet transport; an implementation without them (the kernel's, for now) throws
- * {@link UnsupportedOperationException} from the readiness calls, saying so.
+ * them on every packet transport, and the kernel's sockets through poll(2) and epoll; an implementation
+ * without them throws {@link UnsupportedOperationException} from the readiness calls, saying so.
  */
 public interface SocketHandle extends Closeable {
     SocketType type();

@@ -58,7 +58,7 @@ public abstract class ReadinessCases {
     }
 
     /** A listener that counts its calls and lets a test wait for the next one. */
-    private static final class Recorder implements Readiness.Listener {
+    protected static final class Recorder implements Readiness.Listener {
         final AtomicInteger calls = new AtomicInteger();
         final Semaphore told = new Semaphore(0);
 
@@ -69,7 +69,7 @@ public abstract class ReadinessCases {
         }
 
         /** Waits, a listener call at a time, until {@code handle}'s ready set satisfies {@code wanted}. */
-        int awaitOps(SocketHandle handle, IntPredicate wanted) throws InterruptedException {
+        public int awaitOps(SocketHandle handle, IntPredicate wanted) throws InterruptedException {
             while (true) {
                 told.drainPermits();
                 int ops = handle.readyOps();

@@ -1,18 +1,24 @@
 package io.vsock4j;
 
 import io.vsock4j.core.Machine;
+import io.vsock4j.engine.TestWire;
 import io.vsock4j.machines.Machines;
+import io.vsock4j.transport.loopback.LoopbackTransport;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
+import java.net.SocketTimeoutException;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * {@link ReadinessCases} on the Java engine: a fresh loopback machine per test, which must have no bound
  * socket and no connection left once the test's sockets are closed (waited for, bounded: a close is
- * complete when the peer's RST is in).
+ * complete when the peer's RST is in). Plus what needs the engine's make-up: a connect into silence.
  */
 class ReadinessTest extends ReadinessCases {
     private static final long LEAK_WAIT_NANOS = 10_000_000_000L;
@@ -41,6 +47,25 @@ class ReadinessTest extends ReadinessCases {
             assertThat(machine.connectionCount()).as("connections left after the test").isZero();
         } finally {
             machine.close();
+        }
+    }
+
+    @Test
+    void aNonBlockingConnectNobodyAnswersEndsWithEtimedoutWhenItsTimeIsUp() throws Exception {
+        // A machine whose G2H transport swallows every packet: CID 2 leads into silence.
+        try (Machine silent = Machine.builder().name("silent")
+                .transport(new LoopbackTransport()).transport(new TestWire(3)).build();
+             SocketHandle s = silent.open(SocketType.STREAM)) {
+            Recorder rec = new Recorder();
+            s.setReadinessListener(rec);
+            s.startConnect(VsockAddress.of(VsockAddress.CID_HOST, 80), TimeUnit.MILLISECONDS.toNanos(200));
+            assertThat(s.finishConnect()).as("no answer yet").isFalse();
+            // The machine's timer ends the attempt and tells the listener.
+            rec.awaitOps(s, ops -> ops == Readiness.CONNECTED);
+            assertThatThrownBy(s::finishConnect).isInstanceOf(SocketTimeoutException.class)
+                    .hasMessageStartingWith("ETIMEDOUT").hasMessageContaining("2:80");
+            assertThat(s.isConnected()).isFalse();
+            assertThat(s.readyOps()).as("bound and unconnected again").isZero();
         }
     }
 }

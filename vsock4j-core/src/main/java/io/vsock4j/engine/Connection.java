@@ -136,7 +136,10 @@ public final class Connection {
                 }
                 remaining = awaitReadable(remaining);
             }
-            if (protocol.state().phase() != ConnectionState.Phase.ESTABLISHED) {
+            // Connected once RESPONSE came, even if the peer has ended the connection since (accepted and
+            // closed before this thread woke): its reads report that. Failing here instead left the
+            // connection, already in the machine's table, with no socket to release it.
+            if (!protocol.state().isConnected()) {
                 throw protocol.takeError(Errno.ECONNRESET).connectException("connect to " + remote());
             }
         } finally {

@@ -60,6 +60,10 @@ import java.util.concurrent.TimeUnit;
  */
 public final class VsockChannel extends AbstractChannel implements DuplexChannel {
     private static final ChannelMetadata METADATA = new ChannelMetadata(false, 16);
+    /** A flushed buffer smaller than this is sent together with the ones after it, copied into {@link #gather}. */
+    private static final int GATHER_BELOW_BYTES = 16 * 1024;
+    /** At most this much is gathered into one send: one RW packet's payload (VirtioVsock.MAX_PACKET_PAYLOAD_BYTES). */
+    private static final int GATHER_MAX_BYTES = 64 * 1024;
 
     private final VsockChannelConfig config;
     /** The provider this channel was made with, or null: then the config's, then the event loop's. */
@@ -83,6 +87,8 @@ public final class VsockChannel extends AbstractChannel implements DuplexChannel
     /** EOF was read again after the input was shut: reads stop for good (Netty's ChannelInputShutdownReadComplete). */
     private boolean inputClosedSeenErrorOnRead;
     private final Runnable flushTask = () -> ((VsockUnsafe) unsafe()).flushNow();
+    /** Where small flushed buffers are gathered for one send; made on first use. */
+    private byte[] gather;
 
     /** A channel whose socket will be opened on its event loop's provider (or the SOCKET_PROVIDER option's). */
     public VsockChannel() {
@@ -353,6 +359,12 @@ public final class VsockChannel extends AbstractChannel implements DuplexChannel
         throw new UnsupportedOperationException("a VsockChannel writes ByteBufs, not " + msg.getClass().getName());
     }
 
+    /**
+     * Sends what is flushed with MSG_DONTWAIT until the peer's window is full (then waits for WRITABLE), the
+     * buffer is empty, or the write spin count is used up. Several small buffers in a row (a gRPC frame's
+     * header and body, say) are gathered into one send, so they travel as one RW packet instead of one
+     * each: the engine makes a packet per send call.
+     */
     @Override
     protected void doWrite(ChannelOutboundBuffer in) throws Exception {
         int spins = config.getWriteSpinCount();
@@ -368,8 +380,9 @@ public final class VsockChannel extends AbstractChannel implements DuplexChannel
                 in.remove();
                 continue;
             }
-            int sent = socket.send(buf.array(), buf.arrayOffset() + buf.readerIndex(), readable,
-                    MessageFlags.MSG_DONTWAIT, 0);
+            int sent = readable < GATHER_BELOW_BYTES && in.size() > 1
+                    ? sendGathered(in)
+                    : socket.send(buf.array(), buf.arrayOffset() + buf.readerIndex(), readable, MessageFlags.MSG_DONTWAIT, 0);
             if (sent == 0) {
                 // The peer's window is full: wait for its CREDIT_UPDATE (WRITABLE) before flushing again.
                 setInterest(interest | Readiness.WRITABLE);
@@ -381,6 +394,32 @@ public final class VsockChannel extends AbstractChannel implements DuplexChannel
         setInterest(interest & ~Readiness.WRITABLE);
         eventLoop().execute(flushTask);
     }
+
+    /**
+     * Copies the flushed buffers, up to one packet's worth, into {@link #gather} and sends them at once.
+     * Reads them through their ByteBuf indexes, not {@code nioBuffers()}: the outbound buffer caches those
+     * ByteBuffers per entry and expects a partial write to have moved their positions, which a copy
+     * followed by a short send would not.
+     */
+    private int sendGathered(ChannelOutboundBuffer in) throws Exception {
+        if (gather == null) {
+            gather = new byte[GATHER_MAX_BYTES];
+        }
+        gathered = 0;
+        in.forEachFlushedMessage(gatherOne);
+        return socket.send(gather, 0, gathered, MessageFlags.MSG_DONTWAIT, 0);
+    }
+
+    /** Bytes in {@link #gather} during {@link #sendGathered}. */
+    private int gathered;
+    /** Appends one flushed buffer to {@link #gather}; false once it is full. */
+    private final ChannelOutboundBuffer.MessageProcessor gatherOne = msg -> {
+        ByteBuf b = (ByteBuf) msg;
+        int n = Math.min(b.readableBytes(), GATHER_MAX_BYTES - gathered);
+        b.getBytes(b.readerIndex(), gather, gathered, n);
+        gathered += n;
+        return gathered < GATHER_MAX_BYTES;
+    };
 
     @Override
     protected AbstractUnsafe newUnsafe() {
