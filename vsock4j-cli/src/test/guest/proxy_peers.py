@@ -59,10 +59,14 @@ class Peers:
         return c, s
 
 
-def read_all(sock):
+def read_all(sock, what):
+    """Everything up to EOF; a timeout says which read never saw its EOF and how much came before."""
     parts = []
     while True:
-        b = sock.recv(1 << 16)
+        try:
+            b = sock.recv(1 << 16)
+        except socket.timeout:
+            raise Failed("%s: no EOF within %d s after %d bytes" % (what, TIMEOUT, sum(map(len, parts))))
         if not b:
             return b"".join(parts)
         parts.append(b)
@@ -73,11 +77,11 @@ def client_half_close(peers, args):
     with c, s:
         c.sendall(b"request")
         c.shutdown(socket.SHUT_WR)
-        request = read_all(s)  # ends only at the client's FIN, carried as a vsock SHUTDOWN and back
+        request = read_all(s, "the server reading the request")  # ends only at the client's FIN, carried as a vsock SHUTDOWN and back
         check(request == b"request", "the server read %r up to EOF, not b'request'" % request)
         s.sendall(b"got " + request)
         s.close()
-        answer = read_all(c)
+        answer = read_all(c, "the client reading the answer")
         check(answer == b"got request", "the client read %r after its half-close, not b'got request'" % answer)
     return "request, FIN, answer after the FIN"
 
@@ -87,14 +91,14 @@ def server_half_close(peers, args):
     with c, s:
         s.sendall(b"banner")
         s.shutdown(socket.SHUT_WR)
-        banner = read_all(c)
+        banner = read_all(c, "the client reading the banner")
         check(banner == b"banner", "the client read %r up to the server's EOF, not b'banner'" % banner)
         c.sendall(b"after your EOF")
         c.shutdown(socket.SHUT_WR)
-        heard = read_all(s)
+        heard = read_all(s, "the server reading after its half-close")
         check(heard == b"after your EOF", "the server read %r after its own half-close" % heard)
         s.close()
-        rest = c.recv(1)
+        rest = read_all(c, "the client after both half-closes")
         check(rest == b"", "the client read %r instead of EOF once both directions ended" % rest)
     return "banner, FIN, then the client's bytes still reached the server"
 
@@ -163,7 +167,10 @@ def hold_then_read(args, data, writer, reader, t, written, error, done):
     h = hashlib.sha256()
     n = 0
     while True:
-        b = reader.recv(1 << 16)
+        try:
+            b = reader.recv(1 << 16)
+        except socket.timeout:
+            raise Failed("the reader: no EOF within %d s after %d bytes" % (TIMEOUT, n))
         if not b:
             break
         h.update(b)
