@@ -18,6 +18,9 @@ Cases:
                      than their sockets' buffers and one chunk), then the server reads, and SHA-256 and
                      length must match on both ends, the server seeing the client's FIN at the end
   server-writes      the same, the server writing to a client that does not read
+  client-killed      the server writes without end; the client reads 1 MiB and dies (a reset, as a killed
+                     process with unread data): the server's writes must fail within PROMPT seconds
+  server-killed      the same the other way round, the client writing
 """
 import argparse
 import fcntl
@@ -34,6 +37,8 @@ import time
 # guest. Generous: the proxies run in JVMs on an emulated CPU (single-threaded TCG).
 TIMEOUT = 90
 CHUNK = 16 << 10
+# How soon a killed end must close the other: seconds under TCG, where the proxies are slow to run.
+PROMPT = 30
 
 
 class Failed(Exception):
@@ -185,11 +190,49 @@ def hold_then_read(args, data, writer, reader, t, written, error, done):
         held, in_queue, n, h.hexdigest()[:16])
 
 
+def killed(peers, args, client_dies):
+    c, s = peers.pair()
+    with c, s:
+        dies, survivor = (c, s) if client_dies else (s, c)
+        outcome = []
+
+        def write_until_it_fails():
+            block = bytes(CHUNK)
+            try:
+                while True:
+                    survivor.sendall(block)
+            except socket.timeout:
+                outcome.append("no failure: a write blocked for %d s" % TIMEOUT)
+            except OSError as e:
+                outcome.append(e)
+
+        t = threading.Thread(target=write_until_it_fails, daemon=True)
+        t.start()
+        n = 0
+        while n < 1 << 20:
+            b = dies.recv(min(1 << 16, (1 << 20) - n))
+            check(b, "EOF after %d bytes, before the end was killed" % n)
+            n += len(b)
+        # SO_LINGER 0: close resets the connection, as when a process dies with data unread.
+        dies.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        dies.close()
+        killed_at = time.monotonic()
+        t.join(TIMEOUT + 10)
+        after = time.monotonic() - killed_at
+        check(outcome and isinstance(outcome[0], OSError),
+              "the other end's writes did not fail: %s" % (outcome[0] if outcome else "still writing"))
+        check(after < PROMPT, "the other end's write failed only %.1f s after the kill" % after)
+    return "the %s's write failed %.1f s after the %s was killed: %s" % (
+        "server" if client_dies else "client", after, "client" if client_dies else "server", outcome[0])
+
+
 CASES = {
     "client-half-close": client_half_close,
     "server-half-close": server_half_close,
     "client-writes": lambda peers, args: backpressure(peers, args, True),
     "server-writes": lambda peers, args: backpressure(peers, args, False),
+    "client-killed": lambda peers, args: killed(peers, args, True),
+    "server-killed": lambda peers, args: killed(peers, args, False),
 }
 
 

@@ -21,11 +21,12 @@ import static org.assertj.core.api.Assertions.fail;
  * both proxies as processes of the launcher with {@code --transport kernel}, a TCP client and server
  * (src/test/guest/proxy_peers.py) on either side:
  * client -> {@code vsock proxy --tcp-listen 127.0.0.1:7200 --to 1:7000} -> the guest kernel's vsock ->
- * {@code vsock proxy 7000 127.0.0.1 7100} -> server. Half-close both ways (FIN -> SHUTDOWN -> FIN), and
+ * {@code vsock proxy 7000 127.0.0.1 7100} -> server. Half-close both ways (FIN -> SHUTDOWN -> FIN);
  * backpressure both ways: 8 MiB to a reader that does not read, the writer held with less than 2 MiB
  * written (the guest caps TCP's buffers at 256 KiB so a few MiB suffice, see proxy-in-guest.sh), then all
- * of it by SHA-256. One guest boot; the proxies' JVMs run interpreted, which starts them about twice as
- * fast under TCG and cannot change what the relay does (NcRulesInGuestIT measured the same).
+ * of it by SHA-256; and a killed client or server (a reset) ending the other's connection. One guest
+ * boot; the proxies' JVMs run interpreted, which starts them about twice as fast under TCG and cannot
+ * change what the relay does (NcRulesInGuestIT measured the same).
  */
 class ProxyInGuestIT {
     /** Two JVM starts in parallel (about 50 s here) and about 15 s of cases; more on a loaded machine. */
@@ -90,6 +91,13 @@ class ProxyInGuestIT {
     @ValueSource(strings = {"client-writes", "server-writes"})
     void aReaderThatStopsHoldsTheWriterThenEverythingArrives(String scenario) {
         assertThat(results.get(scenario)).as(all()).startsWith("ok ").contains("then 8388608 bytes by SHA-256");
+    }
+
+    /** A reset from a killed end closes the other end's connection through both proxies (within 30 s, under TCG). */
+    @ParameterizedTest
+    @ValueSource(strings = {"client-killed", "server-killed"})
+    void killingOneEndMidStreamFailsTheOtherEndsWrites(String scenario) {
+        assertThat(results.get(scenario)).as(all()).startsWith("ok ");
     }
 
     @Test
