@@ -11,7 +11,8 @@
 # JIT. Per transfer it also reads the CPU the relay process used (the socat listener's children included)
 # and how busy the guest's vCPUs were, and at the end each proxy JVM's busiest threads.
 # Environment: VSOCK4J_GUEST_TCG_THREAD (run.sh's default, single, unless set), VSOCK4J_BENCH_JAVA_OPTS
-# (extra JVM options for the proxies).
+# (extra JVM options for the proxies; -XX:TieredStopAtLevel=1 keeps C2, whose compiles take minutes of
+# emulated CPU here, from running through the measured rounds: docs/benchmarks.md has both).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 bytes=${1:-67108864}
@@ -91,8 +92,8 @@ for r in $(seq 1 "$rounds"); do
 done
 for p in $p_v2t $p_t2v; do
   echo "threads of $(head -c 60 /tmp/p-$([ $p = $p_v2t ] && echo v2t || echo t2v).err | tr -d '\n'), CPU seconds since start:"
-  for t in /proc/$p/task/*; do
-    awk '{ name = $0; sub(/^[^(]*\(/, "", name); sub(/\).*$/, "", name); sub(/^.*\) /, ""); printf "  %7.2f %s\n", ($12 + $13) / 100, name }' "$t/stat"
+  for t in /proc/$p/task/*; do # a pool thread may end while this runs
+    awk '{ name = $0; sub(/^[^(]*\(/, "", name); sub(/\).*$/, "", name); sub(/^.*\) /, ""); printf "  %7.2f %s\n", ($12 + $13) / 100, name }' "$t/stat" 2> /dev/null
   done | sort -rn | head -n 6
 done
 kill $p_v2t $p_t2v $s_v2t $s_t2v
