@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs inside a QEMU guest whose vsock device is vsock4j's vhost-user device in the test JVM (guest/run.sh
-# --vhost-user-vsock; ProxyDeviceInGuestTest holds the host side). The guest is the middle of the
+# --vhost-user-vsock; ProxyDeviceInGuestIT holds the host side). The guest is the middle of the
 # relay: socat takes each connection to its vsock port 5000 and connects it to the host's port 7000,
 # where the test's vsock-to-TCP proxy listens, so every byte the host's TCP-to-vsock proxy sends crosses
 # the device into this kernel and back out again. -t 30: after one direction's EOF socat keeps relaying

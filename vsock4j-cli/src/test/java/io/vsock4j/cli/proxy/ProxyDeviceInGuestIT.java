@@ -32,10 +32,11 @@ import static org.assertj.core.api.Assertions.fail;
  * </pre>
  * so half-close (SHUTDOWN through the device and socat's shutdown in the guest) and backpressure (the
  * guest's credit on one leg, this JVM's on the other) are checked on the device both ways. One guest boot
- * for all cases; no JVM runs in the guest. Nothing opens a kernel AF_VSOCK socket on this machine: the
- * device is Unix sockets and shared memory, the guest's kernel does the vsock.
+ * for all cases; no JVM runs in the guest. An IT like the module's other guest tests, for a fork and a
+ * time limit of its own, though it does not run the launcher. Nothing opens a kernel AF_VSOCK socket on
+ * this machine: the device is Unix sockets and shared memory, the guest's kernel does the vsock.
  */
-class ProxyDeviceInGuestTest extends ProxyRelayCases {
+class ProxyDeviceInGuestIT extends ProxyRelayCases {
     private static final int GUEST_CID = 3;
     private static final int GUEST_RELAY_PORT = 5000;
     private static final int GUEST_TIMEOUT_SECONDS = 600;
@@ -47,7 +48,7 @@ class ProxyDeviceInGuestTest extends ProxyRelayCases {
     @BeforeAll
     @Timeout(240)
     static void bootGuest() throws Exception {
-        Path root = Path.of("..").toAbsolutePath().normalize();
+        Path root = Path.of(System.getProperty("vsock4j.launcher", "../vsock")).toAbsolutePath().normalize().getParent();
         Path dir = Files.createDirectories(Path.of("target", "proxy-device-guest").toAbsolutePath());
         Path socket = dir.resolve("vm3.sock");
         Files.deleteIfExists(socket);
@@ -81,6 +82,7 @@ class ProxyDeviceInGuestTest extends ProxyRelayCases {
     }
 
     @AfterAll
+    @Timeout(120)
     static void powerOff() throws Exception {
         try {
             if (guest != null && guest.isAlive()) {
