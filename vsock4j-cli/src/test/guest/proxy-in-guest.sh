@@ -54,3 +54,8 @@ note to_vsock_exit $?
 note to_tcp_stderr "$(tail -n +2 "$work/to-tcp.err" | tr '\n' ' ')"
 note to_vsock_stderr "$(tail -n +2 "$work/to-vsock.err" | tr '\n' ' ')"
 note done 1
+# A proxy JVM that died of a fatal error (exit 134; HotSpot's banner is on its stdout, which run.sh
+# shows) makes the guest exit 134, so that run.sh --retry-jvm-crash runs it again (guest/README.md).
+if grep -qx "to_tcp_exit 134\|to_vsock_exit 134" "$out"; then
+  exit 134
+fi
