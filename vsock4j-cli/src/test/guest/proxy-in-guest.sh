@@ -5,14 +5,16 @@
 #   client -> 127.0.0.1:7200 -> vsock proxy --tcp-listen 127.0.0.1:7200 --to 1:7000
 #          -> AF_VSOCK (1, 7000) -> vsock proxy 7000 127.0.0.1 7100 -> 127.0.0.1:7100 -> server
 #
-# Usage: proxy-in-guest.sh LAUNCHER RESULTS_DIR [BYTES BOUND]
+# Usage: proxy-in-guest.sh LAUNCHER RESULTS_DIR [BYTES BOUND CONNECTIONS]
 # Writes RESULTS_DIR/results.txt: the proxies' start-up lines, one line per case of proxy_peers.py, the
-# peers' exit status, the proxies' other stderr, then "done".
+# peers' exit status, descriptor and socket counts around CONNECTIONS connections, the proxies' other
+# stderr, then "done".
 set -u
 vsock=$1
 out=$2/results.txt
 bytes=${3:-8388608}
 bound=${4:-2097152}
+connections=${5:-200}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 work=$(mktemp -d)
 : > "$out"
@@ -43,6 +45,20 @@ note to_vsock_started "$(head -n 1 "$work/to-vsock.err")"
 if grep -q "vsock proxy:" "$work/to-tcp.err" && grep -q "vsock proxy:" "$work/to-vsock.err"; then
   python3 "$here/proxy_peers.py" --connect 7200 --serve 7100 --bytes "$bytes" --bound "$bound" >> "$out" 2> "$work/peers.err"
   note peers_exit $?
+  # Then many connections, and every descriptor of both proxies and every kernel vsock socket must be
+  # back to what there was before them (ss --vsock lists the kernel's, through vsock_diag).
+  modprobe vsock_diag
+  counts() { echo "$(ls /proc/$to_tcp/fd | wc -l) $(ls /proc/$to_vsock/fd | wc -l) $(ss -Ha --vsock | wc -l)"; }
+  before=$(counts)
+  python3 "$here/proxy_peers.py" --connect 7200 --serve 7100 --connections "$connections" many >> "$out" 2>> "$work/peers.err"
+  note many_exit $?
+  end=$((SECONDS + 30))
+  while after=$(counts); read -r b1 b2 b3 <<< "$before"; read -r a1 a2 a3 <<< "$after"
+        ((a1 > b1 || a2 > b2 || a3 > b3)) && ((SECONDS <= end)); do
+    sleep 0.2
+  done
+  note many_counts "before $before after $after (descriptors of the vsock-to-TCP proxy, of the TCP-to-vsock proxy, kernel vsock sockets)"
+  note many_settled "$( ((a1 <= b1 && a2 <= b2 && a3 <= b3)) && echo yes || echo no)"
   note peers_stderr "$(tr '\n' ' ' < "$work/peers.err")"
 fi
 # The proxies run until killed; SIGTERM stops them cleanly (exit 143 from the JVM's default handler).

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """TCP peers for `vsock proxy`'s half-close and backpressure, run inside the QEMU test guest.
 
-    proxy_peers.py --connect PORT --serve PORT --bytes N --bound N [--stall S] [CASE...]
+    proxy_peers.py --connect PORT --serve PORT --bytes N --bound N [--stall S] [--connections N] [CASE...]
 
 The client connects to 127.0.0.1:CONNECT (where `vsock proxy --tcp-listen` listens); the server listens
 on 127.0.0.1:SERVE (where `vsock proxy LOCAL_PORT 127.0.0.1 SERVE` connects each vsock client to). Every
@@ -21,6 +21,8 @@ Cases:
   client-killed      the server writes without end; the client reads 1 MiB and dies (a reset, as a killed
                      process with unread data): the server's writes must fail within PROMPT seconds
   server-killed      the same the other way round, the client writing
+  many               CONNECTIONS connections one after the other, each a line echoed back whole after
+                     the client's half-close (the caller counts the proxies' descriptors around it)
 """
 import argparse
 import fcntl
@@ -226,6 +228,32 @@ def killed(peers, args, client_dies):
         "server" if client_dies else "client", after, "client" if client_dies else "server", outcome[0])
 
 
+def many(peers, args):
+    echoed = []
+
+    def echo():
+        for _ in range(args.connections):
+            s, _ = peers.server.accept()
+            with s:
+                s.settimeout(TIMEOUT)
+                s.sendall(read_all(s, "the server reading a request"))
+            echoed.append(1)
+
+    t = threading.Thread(target=echo, daemon=True)
+    t.start()
+    for i in range(args.connections):
+        with socket.create_connection(("127.0.0.1", peers.connect_port), timeout=TIMEOUT) as c:
+            c.settimeout(TIMEOUT)
+            msg = b"connection %d" % i
+            c.sendall(msg)
+            c.shutdown(socket.SHUT_WR)
+            got = read_all(c, "the client of connection %d reading the echo" % i)
+            check(got == msg, "connection %d: %r came back for %r" % (i, got, msg))
+    t.join(TIMEOUT)
+    check(len(echoed) == args.connections, "the server echoed %d connections of %d" % (len(echoed), args.connections))
+    return "%d connections echoed" % args.connections
+
+
 CASES = {
     "client-half-close": client_half_close,
     "server-half-close": server_half_close,
@@ -233,6 +261,7 @@ CASES = {
     "server-writes": lambda peers, args: backpressure(peers, args, False),
     "client-killed": lambda peers, args: killed(peers, args, True),
     "server-killed": lambda peers, args: killed(peers, args, False),
+    "many": many,
 }
 
 
@@ -243,7 +272,8 @@ def main():
     p.add_argument("--bytes", type=int, default=8 << 20)
     p.add_argument("--bound", type=int, default=2 << 20)
     p.add_argument("--stall", type=float, default=2.0)
-    p.add_argument("cases", nargs="*", default=list(CASES))
+    p.add_argument("--connections", type=int, default=200)
+    p.add_argument("cases", nargs="*", default=[c for c in CASES if c != "many"])
     args = p.parse_args()
     server = socket.create_server(("127.0.0.1", args.serve))
     server.settimeout(TIMEOUT)

@@ -24,9 +24,10 @@ import static org.assertj.core.api.Assertions.fail;
  * {@code vsock proxy 7000 127.0.0.1 7100} -> server. Half-close both ways (FIN -> SHUTDOWN -> FIN);
  * backpressure both ways: 8 MiB to a reader that does not read, the writer held with less than 2 MiB
  * written (the guest caps TCP's buffers at 256 KiB so a few MiB suffice, see proxy-in-guest.sh), then all
- * of it by SHA-256; and a killed client or server (a reset) ending the other's connection. One guest
- * boot; the proxies' JVMs run interpreted, which starts them about twice as fast under TCG and cannot
- * change what the relay does (NcRulesInGuestIT measured the same).
+ * of it by SHA-256; a killed client or server (a reset) ending the other's connection; and 200
+ * connections, after which both proxies' descriptors and the kernel's vsock sockets are back where they
+ * were. One guest boot; the proxies' JVMs run interpreted, which starts them about twice as fast under
+ * TCG and cannot change what the relay does (NcRulesInGuestIT measured the same).
  */
 class ProxyInGuestIT {
     /** Two JVM starts in parallel (about 50 s here) and about 15 s of cases; more on a loaded machine. */
@@ -100,9 +101,17 @@ class ProxyInGuestIT {
         assertThat(results.get(scenario)).as(all()).startsWith("ok ");
     }
 
+    /** The relay's own descriptors are checked on the Java machines; here the kernel transport's too. */
+    @Test
+    void twoHundredConnectionsLeaveNoDescriptorAndNoKernelSocket() {
+        assertThat(results.get("many")).as(all()).startsWith("ok ").endsWith("200 connections echoed");
+        assertThat(results.get("many_settled")).as(all()).isEqualTo("yes");
+    }
+
     @Test
     void thePeersAndTheProxiesReportedNoError() {
         assertThat(results.get("peers_exit")).as(all()).isEqualTo("0");
+        assertThat(results.get("many_exit")).as(all()).isEqualTo("0");
         assertThat(results.get("peers_stderr")).as(all()).isEmpty();
         // A connection the proxies could not relay is logged on stderr after the start-up line.
         assertThat(results.get("to_tcp_stderr")).as(all()).isEmpty();
