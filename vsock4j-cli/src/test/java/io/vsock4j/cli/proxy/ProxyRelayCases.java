@@ -66,14 +66,9 @@ abstract class ProxyRelayCases {
     }
 
     /** What the backpressure cases write to a reader that does not read. */
-    long backpressureBytes() {
-        return 128L << 20;
-    }
-
+    private static final long BACKPRESSURE_BYTES = 128L << 20;
     /** The most the writer may get written before it is held: every buffer of the path, with room to spare. */
-    long backpressureBound() {
-        return 64L << 20;
-    }
+    private static final long BACKPRESSURE_BOUND = 64L << 20;
     private ExecutorService threads;
     private ServerSocket server;
     private final AtomicInteger accepted = new AtomicInteger();
@@ -184,13 +179,13 @@ abstract class ProxyRelayCases {
     }
 
     /**
-     * {@link #backpressureBytes()} of random data to a reader that does not read: the writer stops with
-     * less than {@link #backpressureBound()} written, then, once the reader reads, all of it arrives (length
+     * {@link #BACKPRESSURE_BYTES} of random data to a reader that does not read: the writer stops with
+     * less than {@link #BACKPRESSURE_BOUND} written, then, once the reader reads, all of it arrives (length
      * and SHA-256 as sent) followed by the writer's end-of-stream.
      */
     private void backpressure(boolean clientWrites) throws Exception {
         proxies();
-        long total = backpressureBytes();
+        long total = BACKPRESSURE_BYTES;
         AtomicLong written = new AtomicLong();
         java.util.concurrent.CountDownLatch readNow = new java.util.concurrent.CountDownLatch(1);
         Future<Sent> serverSide = serve(s -> clientWrites ? drainAfter(readNow, s.getInputStream()) : fill(s.getOutputStream(), total, written));
@@ -205,7 +200,7 @@ abstract class ProxyRelayCases {
                 Thread.sleep(300);
             }
             assertThat(writer.isDone()).as("the writer is held back").isFalse();
-            assertThat(written.get()).as("bytes in flight to a reader that does not read").isLessThan(backpressureBound());
+            assertThat(written.get()).as("bytes in flight to a reader that does not read").isLessThan(BACKPRESSURE_BOUND);
             System.out.printf("%s: the %s held at %d bytes written%n", getClass().getSimpleName(), clientWrites ? "client" : "server", written.get());
             readNow.countDown();
             Sent read = (clientWrites ? serverSide : clientSide).get(60, TimeUnit.SECONDS);
