@@ -43,13 +43,32 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  */
 @Timeout(120)
 abstract class ProxyRelayCases {
-    private static final int VSOCK_PORT = 7000;
+    /** The vsock port the vsock-to-TCP proxy listens on. */
+    static final int VSOCK_PORT = 7000;
     private static final int PROMPT_SECONDS = 10;
 
     private Machine machine;
 
-    /** The machine the proxies' vsock side runs on, new for each test. */
+    /** The machine the proxies' vsock side runs on, for each test. */
     abstract Machine newMachine() throws IOException;
+
+    /** After each test: done with {@link #newMachine()}'s machine (closed unless a subclass keeps it). */
+    void release(Machine m) throws IOException {
+        m.close();
+    }
+
+    /**
+     * Where the TCP-to-vsock proxy connects to, and a test's own vsock client, to reach the vsock-to-TCP
+     * proxy: that proxy itself on the loopback, or a relay that leads to it (a guest's, across a device).
+     */
+    VsockAddress relayed() {
+        return VsockAddress.of(VsockAddress.CID_LOCAL, VSOCK_PORT);
+    }
+
+    /** What the backpressure cases write to a reader that does not read. */
+    private static final long BACKPRESSURE_BYTES = 128L << 20;
+    /** The most the writer may get written before it is held: every buffer of the path, with room to spare. */
+    private static final long BACKPRESSURE_BOUND = 64L << 20;
     private ExecutorService threads;
     private ServerSocket server;
     private final AtomicInteger accepted = new AtomicInteger();
@@ -74,7 +93,7 @@ abstract class ProxyRelayCases {
         server.close();
         threads.shutdownNow();
         assertThat(threads.awaitTermination(10, TimeUnit.SECONDS)).as("test threads ended").isTrue();
-        machine.close();
+        release(machine);
     }
 
     /** Both proxies, the vsock-to-TCP one resolving {@code host} with {@code resolver}; the allowlist is 127.0.0.1:server. */
@@ -84,7 +103,7 @@ abstract class ProxyRelayCases {
         toTcp = new Proxy(Inbound.vsock(machine, VSOCK_PORT),
                 Outbound.tcp(host, server.getLocalPort(), allowlist, resolver, Resolver.Family.ANY, 5000), 8, err).start();
         toVsock = new Proxy(Inbound.tcp(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)),
-                Outbound.vsock(machine, VsockAddress.of(VsockAddress.CID_LOCAL, VSOCK_PORT)), 8, err).start();
+                Outbound.vsock(machine, relayed()), 8, err).start();
     }
 
     private void proxies() throws IOException {
@@ -159,17 +178,21 @@ abstract class ProxyRelayCases {
         }
     }
 
-    /** 128 MiB to a reader that does not read: the writer stops with a bounded amount in flight, then all arrives. */
+    /**
+     * {@link #BACKPRESSURE_BYTES} of random data to a reader that does not read: the writer stops with
+     * less than {@link #BACKPRESSURE_BOUND} written, then, once the reader reads, all of it arrives (length
+     * and SHA-256 as sent) followed by the writer's end-of-stream.
+     */
     private void backpressure(boolean clientWrites) throws Exception {
         proxies();
-        long total = 128L << 20;
+        long total = BACKPRESSURE_BYTES;
         AtomicLong written = new AtomicLong();
         java.util.concurrent.CountDownLatch readNow = new java.util.concurrent.CountDownLatch(1);
-        Future<Long> serverSide = serve(s -> clientWrites ? drainAfter(readNow, s.getInputStream()) : fill(s.getOutputStream(), total, written));
+        Future<Sent> serverSide = serve(s -> clientWrites ? drainAfter(readNow, s.getInputStream()) : fill(s.getOutputStream(), total, written));
         try (Socket c = client()) {
-            Future<Long> clientSide = threads.submit(() -> clientWrites ? fill(c.getOutputStream(), total, written)
+            Future<Sent> clientSide = threads.submit(() -> clientWrites ? fill(c.getOutputStream(), total, written)
                     : drainAfter(readNow, c.getInputStream()));
-            Future<Long> writer = clientWrites ? clientSide : serverSide;
+            Future<Sent> writer = clientWrites ? clientSide : serverSide;
             await("the writer started", () -> written.get() > 0);
             long last = -1;
             while (written.get() != last) { // until the writer makes no progress for 300 ms
@@ -177,26 +200,51 @@ abstract class ProxyRelayCases {
                 Thread.sleep(300);
             }
             assertThat(writer.isDone()).as("the writer is held back").isFalse();
-            assertThat(written.get()).as("bytes in flight to a reader that does not read").isLessThan(64L << 20);
+            assertThat(written.get()).as("bytes in flight to a reader that does not read").isLessThan(BACKPRESSURE_BOUND);
+            System.out.printf("%s: the %s held at %d bytes written%n", getClass().getSimpleName(), clientWrites ? "client" : "server", written.get());
             readNow.countDown();
-            assertThat((clientWrites ? serverSide : clientSide).get(60, TimeUnit.SECONDS)).isEqualTo(total);
-            assertThat(writer.get(PROMPT_SECONDS, TimeUnit.SECONDS)).isEqualTo(total);
+            Sent read = (clientWrites ? serverSide : clientSide).get(60, TimeUnit.SECONDS);
+            Sent sent = writer.get(PROMPT_SECONDS, TimeUnit.SECONDS);
+            assertThat(sent.bytes()).isEqualTo(total);
+            assertThat(read).as("what the reader got, to its end-of-stream").isEqualTo(sent);
         }
     }
 
-    private static long fill(OutputStream out, long total, AtomicLong written) throws IOException {
+    /** A byte count and the SHA-256 of those bytes, in hex. */
+    private record Sent(long bytes, String sha256) {
+    }
+
+    private static java.security.MessageDigest sha256() {
+        try {
+            return java.security.MessageDigest.getInstance("SHA-256");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    private static Sent fill(OutputStream out, long total, AtomicLong written) throws IOException {
         byte[] chunk = new byte[16 << 10];
+        java.util.Random random = new java.util.Random(total);
+        java.security.MessageDigest sha = sha256();
         while (written.get() < total) {
+            random.nextBytes(chunk);
+            sha.update(chunk);
             out.write(chunk);
             written.addAndGet(chunk.length);
         }
         out.close(); // closes the socket: everything was written and nothing came in, so the peer sees FIN
-        return written.get();
+        return new Sent(written.get(), java.util.HexFormat.of().formatHex(sha.digest()));
     }
 
-    private static long drainAfter(java.util.concurrent.CountDownLatch start, InputStream in) throws Exception {
+    private static Sent drainAfter(java.util.concurrent.CountDownLatch start, InputStream in) throws Exception {
         start.await();
-        return in.transferTo(OutputStream.nullOutputStream());
+        java.security.MessageDigest sha = sha256();
+        byte[] buf = new byte[64 << 10];
+        long n = 0;
+        for (int r; (r = in.read(buf)) >= 0; n += r) {
+            sha.update(buf, 0, r);
+        }
+        return new Sent(n, java.util.HexFormat.of().formatHex(sha.digest()));
     }
 
     @Test
@@ -261,7 +309,7 @@ abstract class ProxyRelayCases {
             s.getInputStream().transferTo(s.getOutputStream());
             return null;
         });
-        try (VsockSocket v = VsockSocket.connect(machine, VsockAddress.of(VsockAddress.CID_LOCAL, VSOCK_PORT))) {
+        try (VsockSocket v = VsockSocket.connect(machine, relayed())) {
             v.getOutputStream().write("ping".getBytes(StandardCharsets.UTF_8));
             v.shutdownOutput();
             assertThat(text(v.getInputStream().readAllBytes())).isEqualTo("ping");
@@ -279,7 +327,7 @@ abstract class ProxyRelayCases {
 
     /** Connects to the vsock-to-TCP proxy and reads: -1 for EOF or a reset, in connect (the proxy closed before it returned) or read. */
     private int connectAndRead() {
-        try (VsockSocket v = VsockSocket.connect(machine, VsockAddress.of(VsockAddress.CID_LOCAL, VSOCK_PORT))) {
+        try (VsockSocket v = VsockSocket.connect(machine, relayed())) {
             return v.getInputStream().read();
         } catch (IOException reset) {
             return -1;
@@ -288,8 +336,18 @@ abstract class ProxyRelayCases {
 
     @Test
     void aThousandConnectionsLeaveNoThreadOrDescriptor() throws Exception {
+        connectionsLeaveNoThreadOrDescriptor(1000, true);
+    }
+
+    /**
+     * {@code n} connections one after another, each echoed; then no connection open, no port bound, and
+     * this JVM's threads and descriptors back to what they were. {@code closeMachine}: close the machine
+     * first, which ends the timer it starts on first use; a machine that outlives the test (and was used
+     * before it) keeps its timer, which is then in the baseline.
+     */
+    void connectionsLeaveNoThreadOrDescriptor(int n, boolean closeMachine) throws Exception {
         Future<Void> echo = threads.submit(() -> {
-            for (int i = 0; i < 1000; i++) {
+            for (int i = 0; i < n; i++) {
                 try (Socket s = server.accept()) {
                     s.getInputStream().transferTo(s.getOutputStream());
                 }
@@ -300,14 +358,16 @@ abstract class ProxyRelayCases {
         long threadsBefore = liveThreads();
         long fdsBefore = openFds();
         proxies();
-        for (int i = 0; i < 1000; i++) {
+        for (int i = 0; i < n; i++) {
             echoThrough(i);
         }
         echo.get(PROMPT_SECONDS, TimeUnit.SECONDS);
         await("no connection open", () -> toVsock.openConnections() == 0 && toTcp.openConnections() == 0);
         closeProxies();
         await("no vsock port bound", () -> machine.boundCount() == 0);
-        machine.close(); // and with it the timer it starts on first use, once per machine
+        if (closeMachine) {
+            machine.close(); // and with it the timer it starts on first use, once per machine
+        }
         await("threads back to " + namesBefore, () -> liveThreads() <= threadsBefore);
         await("descriptors back to " + fdsBefore, () -> openFds() <= fdsBefore);
     }
