@@ -15,7 +15,7 @@ cd "$root"
 for i in $(seq 1 "$rounds"); do
   order=$([ $((i % 2)) -eq 1 ] && echo vsock,tcp || echo tcp,vsock)
   echo "round $i ($order): $(date -u +%H:%M:%S), load $(cut -d' ' -f1 /proc/loadavg)" >&2
-  ./bench 'NettyEcho|GrpcUnary' -f 1 -wi 3 -i 5 -p transport="$order" -rf json -rff "$out/round-$i.json" > "$out/round-$i.log" 2>&1
+  ./bench 'NettyEcho\.|GrpcUnary' -f 1 -wi 3 -i 5 -p transport="$order" -rf json -rff "$out/round-$i.json" > "$out/round-$i.log" 2>&1
 done
 python3 - "$out" "$rounds" <<'PY'
 import json, statistics, sys

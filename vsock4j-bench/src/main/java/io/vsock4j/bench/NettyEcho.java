@@ -3,7 +3,6 @@ package io.vsock4j.bench;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -124,8 +123,8 @@ public class NettyEcho {
         client = new Bootstrap().group(clientLoop)
                 .channel(transport.equals("vsock") ? VsockChannel.class : NioSocketChannel.class)
                 .handler(counter).connect(connect).sync().channel();
-        chunk = PooledByteBufAllocator.DEFAULT.directBuffer(CHUNK_BYTES).writeZero(CHUNK_BYTES);
-        ping = PooledByteBufAllocator.DEFAULT.directBuffer(PING_BYTES).writeZero(PING_BYTES);
+        chunk = client.alloc().buffer(CHUNK_BYTES).writeZero(CHUNK_BYTES); // the kind each transport prefers
+        ping = client.alloc().buffer(PING_BYTES).writeZero(PING_BYTES);
     }
 
     @Benchmark

@@ -3,7 +3,6 @@ package io.vsock4j.bench;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -95,8 +94,8 @@ public class NettyEchoInGuest {
         client = new Bootstrap().group(clientLoop)
                 .channel(transport.equals("kernel") ? VsockChannel.class : EpollSocketChannel.class)
                 .handler(counter).connect(connect).sync().channel();
-        chunk = PooledByteBufAllocator.DEFAULT.directBuffer(NettyEcho.CHUNK_BYTES).writeZero(NettyEcho.CHUNK_BYTES);
-        ping = PooledByteBufAllocator.DEFAULT.directBuffer(NettyEcho.PING_BYTES).writeZero(NettyEcho.PING_BYTES);
+        chunk = client.alloc().buffer(NettyEcho.CHUNK_BYTES).writeZero(NettyEcho.CHUNK_BYTES); // the kind each transport prefers
+        ping = client.alloc().buffer(NettyEcho.PING_BYTES).writeZero(NettyEcho.PING_BYTES);
     }
 
     @Benchmark

@@ -1,6 +1,7 @@
 package io.vsock4j.netty;
 
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.PreferHeapByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.DefaultChannelConfig;
@@ -19,6 +20,7 @@ import java.util.Map;
  * nothing, as on Linux's AF_VSOCK (the socket layer stores the flag; vsock sends no keepalive probes):
  * clients such as grpc-netty set it on every channel. Flow control needs no option of its own: the peer's credit
  * window is what stops writes, and Netty's write-buffer water marks turn that into channel writability.
+ * The allocator prefers heap buffers (see the constructor).
  * Any thread, as Netty's configs (the fields are volatile).
  */
 public final class VsockChannelConfig extends DefaultChannelConfig implements DuplexChannelConfig {
@@ -28,6 +30,10 @@ public final class VsockChannelConfig extends DefaultChannelConfig implements Du
 
     VsockChannelConfig(Channel channel) {
         super(channel);
+        // The engine's payloads are arrays: buffers handlers take from ctx.alloc() are heap ones by default,
+        // so writing them costs no copy into heap (VsockChannel.filterOutboundMessage). Netty's NIO and epoll
+        // channels prefer direct buffers for the same reason the other way round.
+        super.setAllocator(new PreferHeapByteBufAllocator(ByteBufAllocator.DEFAULT));
     }
 
     @Override
