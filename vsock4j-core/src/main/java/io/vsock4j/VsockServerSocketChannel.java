@@ -1,8 +1,6 @@
 package io.vsock4j;
 
 import java.io.IOException;
-import java.nio.channels.Channel;
-import java.nio.channels.ClosedChannelException;
 
 /**
  * A listening vsock stream socket whose {@link #accept} gives {@link VsockSocketChannel}s, blocking or
@@ -10,12 +8,14 @@ import java.nio.channels.ClosedChannelException;
  * {@link #readyOps()} (announced to the {@link #setReadinessListener listener}) says when to try again.
  * Thread-safety: as the socket's.
  */
-public final class VsockServerSocketChannel implements Channel {
-    private final SocketHandle handle;
-    private volatile boolean blocking = true;
-
+public final class VsockServerSocketChannel extends HandleChannel<VsockServerSocketChannel> {
     private VsockServerSocketChannel(SocketHandle handle) {
-        this.handle = handle;
+        super(handle);
+    }
+
+    @Override
+    VsockServerSocketChannel self() {
+        return this;
     }
 
     /** An unbound listener-to-be on {@code provider}. */
@@ -26,15 +26,6 @@ public final class VsockServerSocketChannel implements Channel {
     /** An unbound listener-to-be on {@link Vsock#defaultProvider()}. */
     public static VsockServerSocketChannel open() throws IOException {
         return open(Vsock.defaultProvider());
-    }
-
-    public VsockServerSocketChannel configureBlocking(boolean block) {
-        blocking = block;
-        return this;
-    }
-
-    public boolean isBlocking() {
-        return blocking;
     }
 
     /** bind(2) and listen(2) with the default backlog. */
@@ -53,44 +44,12 @@ public final class VsockServerSocketChannel implements Channel {
     /** The next connection (a blocking channel); in non-blocking mode null when none waits. */
     public VsockSocketChannel accept() throws IOException {
         ensureOpen();
-        SocketHandle accepted = blocking ? handle.accept(0) : handle.tryAccept();
+        SocketHandle accepted = isBlocking() ? handle.accept(0) : handle.tryAccept();
         return accepted == null ? null : VsockSocketChannel.wrap(accepted);
-    }
-
-    public int readyOps() {
-        return handle.readyOps();
-    }
-
-    public void setReadinessListener(Readiness.Listener listener) {
-        handle.setReadinessListener(listener);
-    }
-
-    public VsockAddress getLocalAddress() {
-        return handle.localAddress();
-    }
-
-    public SocketHandle handle() {
-        return handle;
-    }
-
-    @Override
-    public boolean isOpen() {
-        return !handle.isClosed();
-    }
-
-    @Override
-    public void close() throws IOException {
-        handle.close();
-    }
-
-    private void ensureOpen() throws ClosedChannelException {
-        if (handle.isClosed()) {
-            throw new ClosedChannelException();
-        }
     }
 
     @Override
     public String toString() {
-        return "VsockServerSocketChannel[" + handle.localAddress() + (blocking ? "" : ", non-blocking") + "]";
+        return "VsockServerSocketChannel[" + handle.localAddress() + (isBlocking() ? "" : ", non-blocking") + "]";
     }
 }

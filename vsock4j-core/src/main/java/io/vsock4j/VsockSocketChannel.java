@@ -33,12 +33,15 @@ import java.util.Objects;
  *
  * <p>Thread-safety: as the socket's; one reader and one writer may work at once.
  */
-public final class VsockSocketChannel implements ByteChannel, ScatteringByteChannel, GatheringByteChannel {
-    private final SocketHandle handle;
-    private volatile boolean blocking = true;
-
+public final class VsockSocketChannel extends HandleChannel<VsockSocketChannel>
+        implements ByteChannel, ScatteringByteChannel, GatheringByteChannel {
     private VsockSocketChannel(SocketHandle handle) {
-        this.handle = handle;
+        super(handle);
+    }
+
+    @Override
+    VsockSocketChannel self() {
+        return this;
     }
 
     /** An unconnected channel on {@code provider}. */
@@ -71,16 +74,6 @@ public final class VsockSocketChannel implements ByteChannel, ScatteringByteChan
         return new VsockSocketChannel(handle);
     }
 
-    /** Chooses blocking (true, the default) or non-blocking calls from now on. */
-    public VsockSocketChannel configureBlocking(boolean block) {
-        blocking = block;
-        return this;
-    }
-
-    public boolean isBlocking() {
-        return blocking;
-    }
-
     public VsockSocketChannel bind(VsockAddress local) throws IOException {
         ensureOpen();
         handle.bind(local);
@@ -94,7 +87,7 @@ public final class VsockSocketChannel implements ByteChannel, ScatteringByteChan
      */
     public boolean connect(VsockAddress remote) throws IOException {
         ensureOpen();
-        if (blocking) {
+        if (isBlocking()) {
             handle.connect(remote, 0);
             return true;
         }
@@ -121,7 +114,7 @@ public final class VsockSocketChannel implements ByteChannel, ScatteringByteChan
         if (!dst.hasRemaining()) {
             return 0;
         }
-        return handle.receive(dst, blocking ? 0 : MessageFlags.MSG_DONTWAIT, 0);
+        return handle.receive(dst, isBlocking() ? 0 : MessageFlags.MSG_DONTWAIT, 0);
     }
 
     /**
@@ -139,7 +132,7 @@ public final class VsockSocketChannel implements ByteChannel, ScatteringByteChan
             if (!dst.hasRemaining()) {
                 continue;
             }
-            int flags = blocking && total == 0 ? 0 : MessageFlags.MSG_DONTWAIT;
+            int flags = isBlocking() && total == 0 ? 0 : MessageFlags.MSG_DONTWAIT;
             int n = handle.receive(dst, flags, 0);
             if (n < 0) {
                 return total == 0 ? -1 : total;
@@ -163,7 +156,7 @@ public final class VsockSocketChannel implements ByteChannel, ScatteringByteChan
         if (!src.hasRemaining()) {
             return 0;
         }
-        return handle.send(src, blocking ? 0 : MessageFlags.MSG_DONTWAIT, 0);
+        return handle.send(src, isBlocking() ? 0 : MessageFlags.MSG_DONTWAIT, 0);
     }
 
     /**
@@ -180,7 +173,7 @@ public final class VsockSocketChannel implements ByteChannel, ScatteringByteChan
             if (!src.hasRemaining()) {
                 continue;
             }
-            total += handle.send(src, blocking ? 0 : MessageFlags.MSG_DONTWAIT, 0);
+            total += handle.send(src, isBlocking() ? 0 : MessageFlags.MSG_DONTWAIT, 0);
             if (src.hasRemaining()) {
                 break; // non-blocking, and the credit is used up
             }
@@ -207,47 +200,12 @@ public final class VsockSocketChannel implements ByteChannel, ScatteringByteChan
         return this;
     }
 
-    /** The {@link Readiness} bits that hold now. */
-    public int readyOps() {
-        return handle.readyOps();
-    }
-
-    /** The listener told when {@link #readyOps()} may have changed; see {@link Readiness.Listener} for its limits. */
-    public void setReadinessListener(Readiness.Listener listener) {
-        handle.setReadinessListener(listener);
-    }
-
-    public VsockAddress getLocalAddress() {
-        return handle.localAddress();
-    }
-
     public VsockAddress getRemoteAddress() {
         return handle.remoteAddress();
     }
 
-    /** The socket under this channel, for options and the calls a channel does not have. */
-    public SocketHandle handle() {
-        return handle;
-    }
-
-    @Override
-    public boolean isOpen() {
-        return !handle.isClosed();
-    }
-
-    @Override
-    public void close() throws IOException {
-        handle.close();
-    }
-
-    private void ensureOpen() throws ClosedChannelException {
-        if (handle.isClosed()) {
-            throw new ClosedChannelException();
-        }
-    }
-
     @Override
     public String toString() {
-        return "VsockSocketChannel[" + handle.localAddress() + " -> " + handle.remoteAddress() + (blocking ? "" : ", non-blocking") + "]";
+        return "VsockSocketChannel[" + handle.localAddress() + " -> " + handle.remoteAddress() + (isBlocking() ? "" : ", non-blocking") + "]";
     }
 }
