@@ -173,6 +173,31 @@ public abstract class ReadinessCases {
         assertThat(copy).isEqualTo(sent);
     }
 
+    /** A direct buffer's bytes from its position to its limit, and the position moved by what went. */
+    @Test
+    public void directBuffersAreSentAndReceivedFromTheirPositionsWithTheBytesIntact() throws Exception {
+        SocketHandle[] p = pair(7219, new Recorder(), new Recorder(), new Recorder());
+        byte[] sent = new byte[1 + random.nextInt(100 * 1024)];
+        random.nextBytes(sent);
+        int skip = random.nextInt(100);
+        ByteBuffer out = ByteBuffer.allocateDirect(skip + sent.length + 7);
+        out.position(skip);
+        out.put(sent).flip().position(skip);
+        while (out.hasRemaining()) {
+            assertThat(p[0].send(out, 0, 0)).isPositive();
+        }
+        assertThat(out.position()).isEqualTo(skip + sent.length);
+        ByteBuffer in = ByteBuffer.allocateDirect(skip + sent.length);
+        in.position(skip);
+        while (in.hasRemaining()) {
+            assertThat(p[1].receive(in, 0, 0)).isPositive();
+        }
+        byte[] got = new byte[sent.length];
+        in.flip().position(skip);
+        in.get(got);
+        assertThat(got).isEqualTo(sent);
+    }
+
     @Test
     public void aFullCreditWindowClearsWritableAndTheReadersCreditUpdateSetsItAgain() throws Exception {
         Recorder writerRec = new Recorder();

@@ -38,9 +38,17 @@ final class KernelIo {
         if (s.socketType() == SocketType.SEQPACKET) {
             return sendMessage(s, fd, scratch, src, off, len, flags);
         }
+        return sendStream(s, fd, scratch, MemorySegment.ofArray(src), off, len, flags, deadline);
+    }
+
+    /**
+     * A stream send of {@code len} bytes of {@code all} from {@code off}: an array's segment, or a direct
+     * buffer's native memory, which then goes to the kernel with no copy on the Java side at all.
+     */
+    static int sendStream(KernelSocket s, KernelFd fd, MemorySegment scratch, MemorySegment all, long off, int len,
+                          int flags, long deadline) throws IOException {
         boolean dontWait = (flags & MessageFlags.MSG_DONTWAIT) != 0;
         int sysFlags = LinuxAbi.MSG_NOSIGNAL | (flags & (MessageFlags.MSG_EOR | MessageFlags.MSG_DONTWAIT));
-        MemorySegment all = MemorySegment.ofArray(src);
         int done = 0;
         while (true) {
             long r;
@@ -112,6 +120,12 @@ final class KernelIo {
 
     static int receiveStream(KernelSocket s, KernelFd fd, MemorySegment scratch, byte[] dst, int off, int len,
                              int flags, long deadline, MessageInfo info) throws IOException {
+        return receiveStream(s, fd, scratch, MemorySegment.ofArray(dst), off, len, flags, deadline, info);
+    }
+
+    /** A stream receive into {@code len} bytes of {@code all} from {@code off}: an array's segment or native memory. */
+    static int receiveStream(KernelSocket s, KernelFd fd, MemorySegment scratch, MemorySegment all, long off, int len,
+                             int flags, long deadline, MessageInfo info) throws IOException {
         boolean dontWait = (flags & MessageFlags.MSG_DONTWAIT) != 0;
         boolean peek = (flags & MessageFlags.MSG_PEEK) != 0;
         boolean waitAll = (flags & MessageFlags.MSG_WAITALL) != 0 && !peek;
@@ -119,7 +133,6 @@ final class KernelIo {
         // blocking read with a low-water mark asks poll first, as the kernel's blocking recv would wait.
         boolean lowat = s.rcvLowat() > 1 && !dontWait && !peek && len > 1;
         int sysFlags = LinuxAbi.MSG_DONTWAIT | (flags & MessageFlags.MSG_PEEK);
-        MemorySegment all = MemorySegment.ofArray(dst);
         int done = 0;
         while (true) {
             if (lowat && done == 0 && !readable(fd, scratch)) {

@@ -359,6 +359,48 @@ final class KernelSocket implements SocketHandle {
         }
     }
 
+    /**
+     * A direct buffer's native memory goes to the kernel as it is, with no copy in Java; a heap buffer and
+     * SEQPACKET take the array path.
+     */
+    @Override
+    public int send(java.nio.ByteBuffer src, int flags, long timeoutNanos) throws IOException {
+        if (!src.isDirect() || type != SocketType.STREAM) {
+            return SocketHandle.super.send(src, flags, timeoutNanos);
+        }
+        lockInterruptibly(writeLock);
+        try {
+            int n = KernelIo.sendStream(this, fd, writeScratch, MemorySegment.ofBuffer(src), 0, src.remaining(), flags,
+                    Deadlines.after(timeoutNanos));
+            src.position(src.position() + n);
+            return n;
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    /** A direct buffer is filled by the kernel in place, as {@link #send(java.nio.ByteBuffer, int, long)} sends one. */
+    @Override
+    public int receive(java.nio.ByteBuffer dst, int flags, long timeoutNanos) throws IOException {
+        if (!dst.isDirect() || type != SocketType.STREAM) {
+            return SocketHandle.super.receive(dst, flags, timeoutNanos);
+        }
+        if (dst.isReadOnly()) {
+            throw new java.nio.ReadOnlyBufferException();
+        }
+        lockInterruptibly(readLock);
+        try {
+            int n = KernelIo.receiveStream(this, fd, readScratch, MemorySegment.ofBuffer(dst), 0, dst.remaining(), flags,
+                    Deadlines.after(timeoutNanos), null);
+            if (n > 0) {
+                dst.position(dst.position() + n);
+            }
+            return n;
+        } finally {
+            readLock.unlock();
+        }
+    }
+
     @Override
     public int receive(byte[] dst, int off, int len, int flags, long timeoutNanos, MessageInfo info) throws IOException {
         lockInterruptibly(readLock);
