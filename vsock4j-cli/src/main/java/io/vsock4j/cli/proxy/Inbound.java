@@ -7,8 +7,9 @@ import io.vsock4j.VsockServerSocket;
 import java.io.Closeable;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
+import java.net.StandardSocketOptions;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 
 /**
  * The listening side of a proxy: a vsock port (vsock to TCP) or a TCP address (TCP to vsock). Bound when
@@ -54,9 +55,9 @@ interface Inbound extends Closeable {
     }
 
     static Inbound tcp(InetSocketAddress address) throws IOException {
-        ServerSocket server = new ServerSocket();
+        ServerSocketChannel server = ServerSocketChannel.open();
         try {
-            server.setReuseAddress(true);
+            server.setOption(StandardSocketOptions.SO_REUSEADDR, true);
             server.bind(address);
         } catch (IOException e) {
             server.close();
@@ -65,9 +66,9 @@ interface Inbound extends Closeable {
         return new Inbound() {
             @Override
             public End accept() throws IOException {
-                Socket s = server.accept();
+                SocketChannel s = server.accept();
                 try {
-                    s.setTcpNoDelay(true);
+                    s.setOption(StandardSocketOptions.TCP_NODELAY, true);
                     return End.of(s);
                 } catch (IOException e) {
                     s.close();
@@ -77,12 +78,12 @@ interface Inbound extends Closeable {
 
             @Override
             public String describe() {
-                return "tcp " + server.getLocalSocketAddress();
+                return "tcp " + server.socket().getLocalSocketAddress();
             }
 
             @Override
             public int port() {
-                return server.getLocalPort();
+                return server.socket().getLocalPort();
             }
 
             @Override

@@ -7,7 +7,8 @@ import io.vsock4j.VsockSocket;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.Socket;
+import java.net.StandardSocketOptions;
+import java.nio.channels.SocketChannel;
 
 /**
  * The dialing side of a proxy, asked once per accepted connection: TCP to an allowlisted host (vsock to
@@ -31,10 +32,11 @@ interface Outbound {
             @Override
             public End dial() throws IOException {
                 InetAddress address = allowlist.admit(host, port, resolver, family);
-                Socket s = new Socket();
+                SocketChannel s = SocketChannel.open();
                 try {
-                    s.setTcpNoDelay(true);
-                    s.connect(new InetSocketAddress(address, port), connectTimeoutMillis);
+                    s.setOption(StandardSocketOptions.TCP_NODELAY, true);
+                    // The channel's socket adaptor connects with a timeout, which the channel itself cannot.
+                    s.socket().connect(new InetSocketAddress(address, port), connectTimeoutMillis);
                     return End.of(s);
                 } catch (IOException | RuntimeException e) {
                     s.close();
