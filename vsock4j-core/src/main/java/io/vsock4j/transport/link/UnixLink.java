@@ -141,7 +141,9 @@ public final class UnixLink implements PacketLink {
     /** The reader: bytes to frames to packets, until the stream ends or breaks. */
     private void read(Receiver receiver) {
         FrameDecoder decoder = new FrameDecoder();
-        ByteBuffer buf = ByteBuffer.allocate(VirtioVsock.HEADER_SIZE_BYTES + VirtioVsock.MAX_PACKET_PAYLOAD_BYTES);
+        // Direct: the channel reads into it with no copy in Java (into a heap buffer it would read into a
+        // temporary direct one and copy), so each payload byte is copied once here, into its packet.
+        ByteBuffer buf = ByteBuffer.allocateDirect(VirtioVsock.HEADER_SIZE_BYTES + VirtioVsock.MAX_PACKET_PAYLOAD_BYTES);
         String reason;
         try {
             while (true) {
