@@ -355,7 +355,10 @@ final class VsockRings implements PacketLink, Runnable {
         }
     }
 
-    /** Fills the driver's receive buffers with the packets waiting for the guest, splitting large ones. */
+    /**
+     * Fills the driver's receive buffers with the packets waiting for the guest, splitting large ones and
+     * joining a stream's consecutive ones ({@link GuestPackets#fill}).
+     */
     private void serveRx(SplitQueue rx) throws IOException {
         while (!pendingForGuest.isEmpty()) {
             if (!rx.pop(chain)) {
@@ -365,21 +368,16 @@ final class VsockRings implements PacketLink, Runnable {
                     break;
                 }
             }
-            Packet p = pendingForGuest.peek();
-            int written = codec.write(p, pendingOffset, chain);
-            if (written < 0) {
+            int used = codec.fill(pendingForGuest, pendingOffset, chain);
+            if (used < 0) {
                 rx.addUsed(chain.head(), 0);
                 refuse("an rx chain the device cannot write a header into (" + chain.readableCount()
                         + " device-readable buffers, " + chain.writableBytes() + " writable bytes)");
                 continue;
             }
-            rx.addUsed(chain.head(), VirtioVsock.HEADER_SIZE_BYTES + written);
+            rx.addUsed(chain.head(), used);
             rxChains++;
-            pendingOffset += written;
-            if (pendingOffset == p.len) {
-                pendingForGuest.poll();
-                pendingOffset = 0;
-            }
+            pendingOffset = codec.nextOffset();
         }
         signalIfAsked(rx, RX);
     }

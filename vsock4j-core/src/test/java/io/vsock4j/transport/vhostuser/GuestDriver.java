@@ -307,6 +307,13 @@ final class GuestDriver {
 
     /** The next packet in the rx ring; its buffer is posted again (4 KiB), as Linux refills. */
     Received receive() throws IOException {
+        Received r = receiveWithoutRefill();
+        postRx(1, RX_BUFFER_BYTES);
+        return r;
+    }
+
+    /** The next packet in the rx ring, its buffer not posted again: a driver that lets the device run out. */
+    Received receiveWithoutRefill() throws IOException {
         Used u = rx.awaitUsed();
         long gpa = rx.buffer(u.id());
         if (u.len() < HEADER) {
@@ -317,7 +324,6 @@ final class GuestDriver {
             throw new AssertionError("rx header len " + p.len + " in a used entry of " + u.len() + " bytes");
         }
         p.payload = read(gpa + HEADER, p.len);
-        postRx(1, RX_BUFFER_BYTES);
         return new Received(p, u.len());
     }
 

@@ -14,7 +14,9 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.ArrayDeque;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
 
 import static io.vsock4j.wire.VirtioVsockHeader.OFFSET_BUF_ALLOC;
@@ -43,7 +45,7 @@ import static io.vsock4j.wire.VirtioVsockHeader.OFFSET_TYPE;
  *   bits, len above 64 KiB or not what the chain holds, a payload on another op than RW), and a packet
  *   it accepts has the header fields and the payload the buffers hold, read in chain order.</li>
  *   <li><b>rx</b>: a packet of any type, op, flags and length up to 64 KiB, written with
- *   {@link GuestPackets#write} into chain after chain of up to 4 disjoint writable buffers of any size
+ *   {@link GuestPackets#fill} (one packet at a time) into chain after chain of up to 4 disjoint writable buffers of any size
  *   (sometimes with a readable buffer first), as the device's rx loop does; once the input runs out,
  *   4 KiB buffers as Linux posts them. A chain with a readable buffer or room for less than a header
  *   gets -1 and not a byte; otherwise each piece is as large as the room allows, its header is the
@@ -215,7 +217,8 @@ public class GuestPacketsFuzzTest {
             if (!offerAndPop(queue, chain)) {
                 throw new AssertionError("the ring walker refused a well-formed rx chain " + CHAIN + ": " + queue.lastDrop());
             }
-            int written = CODEC.write(p, from, CHAIN);
+            int used = CODEC.fill(new ArrayDeque<>(List.of(p)), from, CHAIN); // one packet: nothing to join
+            int written = used < 0 ? -1 : used - HEADER;
             long room = chain.bytes(true) - HEADER;
             if (chain.count(false) != 0 || room < 0) {
                 if (written != -1) {

@@ -119,6 +119,16 @@ class VsockDeviceTest {
         return s;
     }
 
+    /** As {@link #guestConnects}, with one rx buffer for the RESPONSE and none posted after it. */
+    private VsockSocket guestConnectsLeavingNoBuffer(GuestDriver guest, VsockServerSocket server, int guestPort) throws IOException {
+        guest.postRx(1, GuestDriver.RX_BUFFER_BYTES);
+        guest.send(guest.packet(OP_REQUEST, TYPE_STREAM, guestPort, PORT));
+        assertResponse(guest.receiveWithoutRefill().packet(), guestPort, PORT);
+        VsockSocket s = server.accept();
+        closeLast.add(s);
+        return s;
+    }
+
     private static void assertResponse(Packet p, int guestPort, int hostPort) {
         assertThat(p.op).as("%s", p).isEqualTo(OP_RESPONSE);
         assertThat(p.srcCid).isEqualTo(2);
@@ -223,6 +233,75 @@ class VsockDeviceTest {
         int eomOrEor = VirtioVsock.SEQ_EOM | VirtioVsock.SEQ_EOR;
         assertThat(flags.subList(0, flags.size() - 1)).allMatch(f -> (f & eomOrEor) == 0);
         assertThat(flags.getLast() & VirtioVsock.SEQ_EOM).isEqualTo(VirtioVsock.SEQ_EOM);
+    }
+
+    /**
+     * A stream's small writes that wait for rx buffers reach the guest joined: each buffer filled with the
+     * same connection's bytes under one header, as far as they go, and never another connection's.
+     */
+    @Test
+    void aStreamsWritesWaitingForBuffersReachTheGuestJoinedButNeverAcrossConnections() throws Exception {
+        startDevice();
+        GuestDriver guest = connectGuest(true, 0);
+        VsockServerSocket server = listen(PORT);
+        VsockSocket a = guestConnectsLeavingNoBuffer(guest, server, 1234);
+        VsockSocket b = guestConnectsLeavingNoBuffer(guest, server, 1235);
+
+        // With no buffer posted, every write waits in the device as a packet of its own: 150 of them.
+        Random random = new Random(3);
+        ByteArrayOutputStream toA = new ByteArrayOutputStream();
+        ByteArrayOutputStream toB = new ByteArrayOutputStream();
+        for (int run = 0; run < 3; run++) {
+            VsockSocket s = run == 1 ? b : a;
+            ByteArrayOutputStream sent = run == 1 ? toB : toA;
+            for (int i = 0; i < 50; i++) {
+                byte[] chunk = new byte[200];
+                random.nextBytes(chunk);
+                s.getOutputStream().write(chunk);
+                sent.write(chunk);
+            }
+        }
+        guest.postRx(16, GuestDriver.RX_BUFFER_BYTES);
+
+        ByteArrayOutputStream atA = new ByteArrayOutputStream();
+        ByteArrayOutputStream atB = new ByteArrayOutputStream();
+        List<String> packets = new ArrayList<>();
+        while (atA.size() + atB.size() < toA.size() + toB.size()) {
+            Packet p = guest.receiveSkippingCredit();
+            assertThat(p.op).as("%s", p).isEqualTo(OP_RW);
+            (p.dstPort == 1234 ? atA : atB).write(p.payload);
+            packets.add(p.dstPort + ":" + p.len);
+        }
+        assertThat(atA.toByteArray()).isEqualTo(toA.toByteArray());
+        assertThat(atB.toByteArray()).isEqualTo(toB.toByteArray());
+        int full = GuestDriver.RX_BUFFER_BYTES - GuestDriver.HEADER;
+        // Three runs of 10,000 bytes, each in two full buffers and its rest; the runs are never mixed.
+        assertThat(packets).containsExactly("1234:" + full, "1234:" + full, "1234:" + (10_000 - 2 * full),
+                "1235:" + full, "1235:" + full, "1235:" + (10_000 - 2 * full),
+                "1234:" + full, "1234:" + full, "1234:" + (10_000 - 2 * full));
+    }
+
+    @Test
+    void seqpacketMessagesWaitingForBuffersAreNeverJoined() throws Exception {
+        startDevice();
+        GuestDriver guest = connectGuest(true, 0);
+        VsockSeqpacketServerSocket server = VsockSeqpacketServerSocket.bind(host, VsockAddress.of(VsockAddress.CID_ANY, PORT));
+        closeLast.add(server);
+        guest.postRx(1, GuestDriver.RX_BUFFER_BYTES);
+        guest.send(guest.packet(OP_REQUEST, TYPE_SEQPACKET, 1234, PORT));
+        assertResponse(guest.receiveWithoutRefill().packet(), 1234, PORT);
+        VsockSeqpacketSocket s = server.accept();
+        closeLast.add(s);
+        for (int i = 1; i <= 3; i++) {
+            s.send(new byte[] {(byte) i, (byte) i});
+        }
+        guest.postRx(4, GuestDriver.RX_BUFFER_BYTES);
+        for (int i = 1; i <= 3; i++) {
+            Packet p = guest.receiveSkippingCredit();
+            assertThat(p.op).isEqualTo(OP_RW);
+            assertThat(p.payload).as("message %d alone in its packet", i).containsExactly(i, i);
+            assertThat(p.flags & VirtioVsock.SEQ_EOM).isEqualTo(VirtioVsock.SEQ_EOM);
+        }
     }
 
     // ---- a hostile guest's tx chains ----
