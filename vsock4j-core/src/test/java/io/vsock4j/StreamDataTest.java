@@ -101,6 +101,37 @@ class StreamDataTest extends LoopbackFixture {
         assertThat(last.bufAlloc).isEqualTo(BUFFER);
     }
 
+    /**
+     * A sender caps what it has in flight by the smaller of the two buffers (Credit#txBufferLimit), while
+     * the reader's first rule for a CREDIT_UPDATE measures the free space against its own buffer only.
+     * So a 100 KiB sender to a 256 KiB reader is left waiting once its 100 KiB are read, unless the reader
+     * also announces when its queue runs empty (the low-water rule, at the default mark of 1): this pins
+     * that pair of rules. (Leaving the low-water rule out at the default mark, to send fewer updates,
+     * stalls exactly these pairs: docs/benchmarks.md, the device.)
+     */
+    @Test
+    void buffersOfDifferentSizesOnTheTwoSidesNeverLeaveTheSenderWaiting() throws Exception {
+        int port = 7150;
+        long[][] senderAndReader = {{4096, BUFFER}, {64 * 1024, BUFFER}, {100 * 1024, BUFFER}, {200 * 1024, BUFFER},
+                {BUFFER, 64 * 1024}, {BUFFER, 100 * 1024}};
+        for (long[] sizes : senderAndReader) {
+            VsockServerSocket server = listen(port);
+            VsockSocket sender = track(VsockSocket.open(machine));
+            sender.setOption(VsockOptions.BUFFER_SIZE, sizes[0]);
+            sender.connect(VsockAddress.local(port++));
+            VsockSocket reader = track(server.accept());
+            reader.setOption(VsockOptions.BUFFER_SIZE, sizes[1]);
+            Future<String> sent = peer(() -> {
+                String sha = pump(sender.getOutputStream(), 2 * 1024 * 1024, sizes[0]);
+                sender.shutdownOutput();
+                return sha;
+            });
+            String received = peer(() -> drain(reader.getInputStream(), sizes[1])).get(30, TimeUnit.SECONDS);
+            assertThat(received).as("sender buffer %d, reader buffer %d", sizes[0], sizes[1])
+                    .isEqualTo(sent.get(30, TimeUnit.SECONDS));
+        }
+    }
+
     @Test
     void manyBytesInRandomChunksArriveIntactInBothDirectionsAtOnce() throws Exception {
         VsockSocket[] p = pair(7109);
