@@ -16,8 +16,9 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * each call with {@link #begin()} / {@link #end()}, and {@link #close()} closes the number only when no
  * call is in flight, so a number can never be reused under a running call.
  *
- * <p>Virtual threads park on a {@link Poller}; platform threads wait in poll(2) in short slices
- * ({@link #awaitInKernel}).
+ * <p>Virtual threads park on a {@link Poller}; platform threads wait in poll(2) themselves
+ * ({@link #awaitInKernel}), on the socket and on a wake-up eventfd that close and interrupt signal, so a
+ * thread that waits long costs nothing while it waits.
  *
  * <p>Threads: any. At most one reader and one writer wait at a time (the socket serializes each
  * direction), recorded in {@link #readWaiter} / {@link #writeWaiter} so close can unpark them. The
@@ -31,6 +32,12 @@ final class KernelFd {
     private volatile boolean closed;
     private volatile Thread readWaiter;
     private volatile Thread writeWaiter;
+    /**
+     * The eventfd a platform thread's poll(2) watches beside {@link #fd}: made by the first such wait,
+     * signalled once by {@link #close} (an interrupt closes too), closed with {@link #fd}. -1 until made.
+     * Guarded by this; read by a waiter only after it checked {@link #closed} under the same monitor.
+     */
+    private int wakeFd = -1;
 
     KernelFd(int fd) {
         this.fd = fd;
@@ -116,23 +123,46 @@ final class KernelFd {
     }
 
     /**
-     * A platform thread waits in poll(2) itself, in slices of at most {@link #SLICE_MILLIS}: one thread
-     * fewer on every wakeup than the poller's hand-off (it matters for throughput), at the price of a
-     * close or interrupt being noticed within a slice rather than at once.
+     * A platform thread waits in poll(2) itself, one thread fewer on every wakeup than the poller's
+     * hand-off (it matters for throughput). It watches the socket and the wake-up eventfd, for as long as
+     * the deadline allows: {@link #close} signals the eventfd, and so does an interrupt, through an
+     * {@link InterruptHook} registered for the wait the way an interruptible channel registers itself.
+     * Without an eventfd (the process is out of descriptors) it waits in slices of
+     * {@link #SLICE_MILLIS} and looks at close and interrupt between them.
      */
     private void awaitInKernel(short events, long deadline, MemorySegment scratch) throws IOException {
         Thread me = Thread.currentThread();
-        int millis = SLICE_MILLIS;
+        int wake = wakeFd(scratch);
+        int millis = wake < 0 ? SLICE_MILLIS : -1;
         if (deadline != Deadlines.NONE) {
             long remaining = deadline - System.nanoTime();
-            millis = (int) Math.min(SLICE_MILLIS, Math.max(0, (remaining + 999_999) / 1_000_000));
+            long left = Math.max(0, (remaining + 999_999) / 1_000_000);
+            millis = (int) (millis < 0 ? Math.min(Integer.MAX_VALUE, left) : Math.min(millis, left));
         }
-        if (millis > 0 && !me.isInterrupted()) {
-            begin();
+        if (millis != 0 && !me.isInterrupted()) {
+            InterruptHook hook = wake < 0 ? null : new InterruptHook(this::signalWake);
+            boolean interruptedInWait = false;
+            if (hook != null) {
+                hook.enter();
+            }
             try {
-                Native.pollWait(scratch, scratch.asSlice(32, 8), fd, events, millis);
+                begin();
+                try {
+                    if (wake < 0) {
+                        Native.pollWait(scratch, scratch.asSlice(32, 8), fd, events, millis);
+                    } else {
+                        Native.pollWaitOrWake(scratch, scratch.asSlice(32, 16), fd, events, wake, millis);
+                    }
+                } finally {
+                    end();
+                }
             } finally {
-                end();
+                if (hook != null) {
+                    interruptedInWait = hook.leave();
+                }
+            }
+            if (interruptedInWait) {
+                throw Interruption.closeSocket(this::close, null);
             }
         }
         if (me.isInterrupted()) {
@@ -141,7 +171,79 @@ final class KernelFd {
         ensureOpen();
     }
 
-    /** The longest a platform thread sits in poll(2) before it looks at close and interrupt again. */
+    /** The wake-up eventfd, made on first use; -1 when none can be made. Throws "Socket closed" after close. */
+    private int wakeFd(MemorySegment scratch) throws SocketException {
+        synchronized (this) {
+            if (closed) {
+                throw Errno.socketClosed();
+            }
+            if (wakeFd < 0) {
+                int made = Native.eventfd(scratch);
+                wakeFd = made < 0 ? -1 : made;
+            }
+            return wakeFd;
+        }
+    }
+
+    /**
+     * Wakes a platform thread in {@link #awaitInKernel}: the eventfd stays readable from now on. Under
+     * the life lock's read side, so the number cannot be closed (and reused) under the write; after
+     * close there is no number left to signal.
+     */
+    private void signalWake() {
+        life.readLock().lock();
+        try {
+            int w;
+            synchronized (this) {
+                w = wakeFd;
+            }
+            if (w >= 0) {
+                try (Arena a = Arena.ofConfined()) {
+                    Native.eventfdSignal(Native.errnoCell(a), w);
+                }
+            }
+        } finally {
+            life.readLock().unlock();
+        }
+    }
+
+    /**
+     * The one documented hook a platform thread's interrupt offers a blocking call outside the JDK: an
+     * {@link java.nio.channels.spi.AbstractInterruptibleChannel} between begin and end is closed by
+     * {@link Thread#interrupt}. Closing this one only runs {@code onInterrupt} (signal the eventfd); the
+     * socket is closed afterwards by the waiting thread itself, as {@code ClosedByInterruptException}
+     * requires. One per wait: an interrupt closes it for good.
+     */
+    private static final class InterruptHook extends java.nio.channels.spi.AbstractInterruptibleChannel {
+        private final Runnable onInterrupt;
+
+        InterruptHook(Runnable onInterrupt) {
+            this.onInterrupt = onInterrupt;
+        }
+
+        void enter() {
+            begin();
+        }
+
+        /** Ends the wait; true when the thread was interrupted during it. */
+        boolean leave() {
+            try {
+                end(true);
+                return false;
+            } catch (ClosedByInterruptException e) {
+                return true;
+            } catch (java.nio.channels.AsynchronousCloseException e) {
+                return false; // not reached with end(true)
+            }
+        }
+
+        @Override
+        protected void implCloseChannel() {
+            onInterrupt.run();
+        }
+    }
+
+    /** The longest a platform thread without a wake-up eventfd sits in poll(2) before it looks at close and interrupt again. */
     static final int SLICE_MILLIS = 50;
 
     /** Scratch for one direction: errno cell, epoll_event, pollfd. */
@@ -166,9 +268,21 @@ final class KernelFd {
         }
         LockSupport.unpark(readWaiter);
         LockSupport.unpark(writeWaiter);
+        signalWake();
+        int w;
+        synchronized (this) {
+            w = wakeFd; // no new one after closed is set
+        }
         life.writeLock().lock();
         try (Arena a = Arena.ofConfined()) {
-            Native.close(Native.errnoCell(a), fd); // EINTR/EIO here cannot be acted on; the number is gone
+            MemorySegment errno = Native.errnoCell(a);
+            Native.close(errno, fd); // EINTR/EIO here cannot be acted on; the number is gone
+            if (w >= 0) {
+                Native.close(errno, w);
+                synchronized (this) {
+                    wakeFd = -1; // an interrupt's late signalWake finds nothing to write to
+                }
+            }
         } finally {
             life.writeLock().unlock();
         }

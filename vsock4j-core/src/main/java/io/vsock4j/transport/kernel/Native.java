@@ -56,6 +56,8 @@ final class Native {
             Linker.Option.firstVariadicArg(2));
     private static final MethodHandle OPEN = downcall("open", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle POLL = downcall("poll", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+    private static final MethodHandle EVENTFD = downcall("eventfd", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle WRITE = downcall("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
     private static final MethodHandle EPOLL_CREATE1 = downcall("epoll_create1", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
     private static final MethodHandle EPOLL_CTL = downcall("epoll_ctl", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
     private static final MethodHandle EPOLL_WAIT = downcall("epoll_wait", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
@@ -256,6 +258,46 @@ final class Native {
         try {
             int r = result((int) POLL.invokeExact(e, pollfd, 1L, timeoutMillis), e);
             return r <= 0 ? r : pollfd.get(ValueLayout.JAVA_SHORT, 6) & 0xFFFF;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * poll(2) on {@code fd} for {@code events} and on {@code wakeFd} for POLLIN, in {@code pollfds} (16
+     * bytes). Returns the revents of {@code fd}, 0 when only the wake descriptor fired or the time ran
+     * out, or -errno.
+     */
+    static int pollWaitOrWake(MemorySegment e, MemorySegment pollfds, int fd, short events, int wakeFd, int timeoutMillis) {
+        pollfds.set(JAVA_INT, 0, fd);
+        pollfds.set(ValueLayout.JAVA_SHORT, 4, events);
+        pollfds.set(ValueLayout.JAVA_SHORT, 6, (short) 0);
+        pollfds.set(JAVA_INT, 8, wakeFd);
+        pollfds.set(ValueLayout.JAVA_SHORT, 12, LinuxAbi.POLLIN);
+        pollfds.set(ValueLayout.JAVA_SHORT, 14, (short) 0);
+        try {
+            int r = result((int) POLL.invokeExact(e, pollfds, 2L, timeoutMillis), e);
+            return r <= 0 ? r : pollfds.get(ValueLayout.JAVA_SHORT, 6) & 0xFFFF;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** eventfd(2), close-on-exec and non-blocking; the descriptor or -errno. */
+    static int eventfd(MemorySegment e) {
+        try {
+            return result((int) EVENTFD.invokeExact(e, 0, LinuxAbi.O_CLOEXEC | LinuxAbi.O_NONBLOCK), e);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** Adds 1 to an eventfd's counter, which makes it readable until read (never, here): 8 bytes or -errno. */
+    static long eventfdSignal(MemorySegment e, int fd) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment one = a.allocate(JAVA_LONG);
+            one.set(JAVA_LONG, 0, 1L);
+            return result((long) WRITE.invokeExact(e, fd, one, 8L), e);
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -35,7 +35,8 @@ public final class GuestMain {
             KernelGuestCases.class,
             InteropGuestCases.class,
             VirtualThreadsGuestCases.class,
-            KernelReadinessGuestCases.class);
+            KernelReadinessGuestCases.class,
+            PlatformWaitGuestCases.class);
 
     /** Each test's limit inside the guest. */
     static final String GUEST_TEST_TIMEOUT = "300 s";
