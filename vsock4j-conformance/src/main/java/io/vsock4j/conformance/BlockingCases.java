@@ -35,7 +35,7 @@ final class BlockingCases {
                 new Case("blocking: close and interrupt wake a write blocked on credit",
                         s -> wakeEach(s, "write", socket -> socket.getOutputStream().write(new byte[BLOCKING_WRITE_BYTES])),
                         BlockingCases::acceptAndHold),
-                new Case("blocking: close and interrupt wake a blocked accept",
+                new Case("blocking: close and interrupt wake a blocked accept, on virtual and platform threads",
                         Case.Half.NOTHING, BlockingCases::wakeAccepts));
     }
 
@@ -70,12 +70,16 @@ final class BlockingCases {
     }
 
     private static void wakeAccepts(Side s) throws Exception {
-        for (boolean interrupt : new boolean[] {false, true}) {
-            VsockServerSocket server = interrupt ? s.listen() : s.track(VsockServerSocket.bind(s.provider(),
-                    io.vsock4j.VsockAddress.of(io.vsock4j.VsockAddress.CID_ANY, s.port() + 10_000)));
-            String what = "accept woken by " + (interrupt ? "interrupt" : "close");
-            expectWoken(blockAndWake(true, interrupt, "accept", server::accept, server), interrupt, what);
-            check(server.isClosed(), what + ": the listener is not closed afterwards");
+        int extraPort = s.port() + 10_000;
+        for (boolean virtual : new boolean[] {true, false}) {
+            for (boolean interrupt : new boolean[] {false, true}) {
+                VsockServerSocket server = virtual && interrupt ? s.listen() : s.track(VsockServerSocket.bind(s.provider(),
+                        io.vsock4j.VsockAddress.of(io.vsock4j.VsockAddress.CID_ANY, extraPort++)));
+                String what = "accept on a " + (virtual ? "virtual" : "platform") + " thread, woken by "
+                        + (interrupt ? "interrupt" : "close");
+                expectWoken(blockAndWake(virtual, interrupt, "accept", server::accept, server), interrupt, what);
+                check(server.isClosed(), what + ": the listener is not closed afterwards");
+            }
         }
     }
 
