@@ -35,6 +35,8 @@ final class KernelFd {
     /**
      * The eventfd a platform thread's poll(2) watches beside {@link #fd}: made by the first such wait,
      * signalled once by {@link #close} (an interrupt closes too), closed with {@link #fd}. -1 until made.
+     * So a socket that a platform thread ever waited on holds two descriptors; one that only virtual
+     * threads or non-blocking calls used holds one.
      * Guarded by this; read by a waiter only after it checked {@link #closed} under the same monitor.
      */
     private int wakeFd = -1;
