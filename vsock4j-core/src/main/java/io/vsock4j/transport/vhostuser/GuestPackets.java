@@ -90,6 +90,7 @@ final class GuestPackets {
         Packet p = first;
         int offset = from;
         int payload = 0;
+        boolean pGoesOn;
         while (true) {
             int piece = (int) Math.min(p.len - offset, room - payload);
             if (piece > 0) {
@@ -97,8 +98,9 @@ final class GuestPackets {
             }
             payload += piece;
             offset += piece;
-            if (offset < p.len) {
-                break; // p goes on in the next chain
+            pGoesOn = offset < p.len;
+            if (pGoesOn) {
+                break; // in the next chain
             }
             pending.poll();
             offset = 0;
@@ -111,7 +113,7 @@ final class GuestPackets {
         nextOffset = offset;
         VirtioVsockHeader.encode(p, headerBuffer.clear());
         headerBuffer.putInt(VirtioVsockHeader.OFFSET_LEN, payload);
-        if (offset != 0 && p.type == VirtioVsock.TYPE_SEQPACKET) {
+        if (pGoesOn && p.type == VirtioVsock.TYPE_SEQPACKET) {
             headerBuffer.putInt(VirtioVsockHeader.OFFSET_FLAGS, p.flags & ~(VirtioVsock.SEQ_EOM | VirtioVsock.SEQ_EOR));
         }
         copyIn(chain, 0, header, 0, HEADER);

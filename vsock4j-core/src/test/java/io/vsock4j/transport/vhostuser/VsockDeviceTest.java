@@ -304,6 +304,28 @@ class VsockDeviceTest {
         }
     }
 
+    @Test
+    void aSeqpacketPieceInABufferWithRoomForAHeaderOnlyDoesNotEndTheMessage() throws Exception {
+        startDevice();
+        GuestDriver guest = connectGuest(true, 0);
+        VsockSeqpacketServerSocket server = VsockSeqpacketServerSocket.bind(host, VsockAddress.of(VsockAddress.CID_ANY, PORT));
+        closeLast.add(server);
+        guest.postRx(1, GuestDriver.RX_BUFFER_BYTES);
+        guest.send(guest.packet(OP_REQUEST, TYPE_SEQPACKET, 1234, PORT));
+        assertResponse(guest.receiveWithoutRefill().packet(), 1234, PORT);
+        VsockSeqpacketSocket s = server.accept();
+        closeLast.add(s);
+        s.send(new byte[] {1, 2, 3});
+        guest.postRx(1, GuestDriver.HEADER);
+        Packet empty = guest.receiveWithoutRefill().packet();
+        assertThat(empty.len).isZero();
+        assertThat(empty.flags & (VirtioVsock.SEQ_EOM | VirtioVsock.SEQ_EOR)).as("the message goes on").isZero();
+        guest.postRx(1, GuestDriver.RX_BUFFER_BYTES);
+        Packet rest = guest.receiveWithoutRefill().packet();
+        assertThat(rest.payload).containsExactly(1, 2, 3);
+        assertThat(rest.flags & VirtioVsock.SEQ_EOM).isEqualTo(VirtioVsock.SEQ_EOM);
+    }
+
     // ---- a hostile guest's tx chains ----
 
     private static byte[] header(Packet p) {
