@@ -70,9 +70,8 @@ public final class VsockChannel extends AbstractChannel implements DuplexChannel
     private final SocketProvider ownProvider;
     /** Opened at the first registration (or given, for an accepted channel); volatile for isActive from any thread. */
     private volatile SocketHandle socket;
-    private IoRegistration registration;
-    /** The {@link Readiness} bits submitted to {@link #registration}. */
-    private int interest;
+    /** The registration and the {@link Readiness} bits asked of it. */
+    private final VsockInterest interest = new VsockInterest();
     // Lifecycle, read by isOpen/isActive from any thread.
     private volatile boolean open = true;
     private volatile boolean active;
@@ -180,36 +179,12 @@ public final class VsockChannel extends AbstractChannel implements DuplexChannel
 
     @Override
     protected void doRegister(ChannelPromise promise) {
-        ((IoEventLoop) eventLoop()).register((VsockUnsafe) unsafe()).addListener(f -> {
-            if (f.isSuccess()) {
-                registration = (IoRegistration) f.getNow();
-                if (interest != 0) {
-                    registration.submit(VsockIoOps.of(interest)); // registered again, on another loop
-                }
-                promise.setSuccess();
-            } else {
-                promise.setFailure(f.cause());
-            }
-        });
+        interest.register((IoEventLoop) eventLoop(), (VsockUnsafe) unsafe(), promise);
     }
 
     @Override
     protected void doDeregister() {
-        IoRegistration r = registration;
-        if (r != null) {
-            registration = null;
-            r.cancel();
-        }
-    }
-
-    private void setInterest(int bits) {
-        if (bits != interest) {
-            interest = bits;
-            IoRegistration r = registration;
-            if (r != null && r.isValid()) {
-                r.submit(VsockIoOps.of(bits));
-            }
-        }
+        interest.deregister();
     }
 
     // ------------------------------------------------------------------------------------------------
@@ -230,7 +205,7 @@ public final class VsockChannel extends AbstractChannel implements DuplexChannel
     protected void doClose() throws Exception {
         boolean wasOpen = open;
         open = false;
-        setInterest(0);
+        interest.set(0);
         ChannelPromise connecting = connectPromise;
         if (connecting != null) {
             connecting.tryFailure(new ClosedChannelException());
@@ -246,7 +221,7 @@ public final class VsockChannel extends AbstractChannel implements DuplexChannel
     protected void doShutdownOutput() throws Exception {
         socket.shutdown(MessageFlags.SHUTDOWN_SEND);
         outputShutdown = true;
-        setInterest(interest & ~Readiness.WRITABLE);
+        interest.set(interest.bits() & ~Readiness.WRITABLE);
     }
 
     private void doShutdownInput() throws IOException {
@@ -341,7 +316,7 @@ public final class VsockChannel extends AbstractChannel implements DuplexChannel
             return;
         }
         readPending = true;
-        setInterest(interest | Readiness.READABLE);
+        interest.set(interest.bits() | Readiness.READABLE);
     }
 
     /** Heap buffers go to the socket as they are; anything else is copied into one (see the class comment). */
@@ -371,7 +346,7 @@ public final class VsockChannel extends AbstractChannel implements DuplexChannel
         while (spins-- > 0) {
             Object msg = in.current();
             if (msg == null) {
-                setInterest(interest & ~Readiness.WRITABLE);
+                interest.set(interest.bits() & ~Readiness.WRITABLE);
                 return;
             }
             ByteBuf buf = (ByteBuf) msg;
@@ -385,13 +360,13 @@ public final class VsockChannel extends AbstractChannel implements DuplexChannel
                     : socket.send(buf.array(), buf.arrayOffset() + buf.readerIndex(), readable, MessageFlags.MSG_DONTWAIT, 0);
             if (sent == 0) {
                 // The peer's window is full: wait for its CREDIT_UPDATE (WRITABLE) before flushing again.
-                setInterest(interest | Readiness.WRITABLE);
+                interest.set(interest.bits() | Readiness.WRITABLE);
                 return;
             }
             in.removeBytes(sent);
         }
         // Still more to write but this channel had its turn: let the loop's other work run first.
-        setInterest(interest & ~Readiness.WRITABLE);
+        interest.set(interest.bits() & ~Readiness.WRITABLE);
         eventLoop().execute(flushTask);
     }
 
@@ -451,7 +426,7 @@ public final class VsockChannel extends AbstractChannel implements DuplexChannel
                 return;
             }
             if ((ops & Readiness.WRITABLE) != 0) {
-                setInterest(interest & ~Readiness.WRITABLE);
+                interest.set(interest.bits() & ~Readiness.WRITABLE);
                 super.flush0();
             }
             if ((ops & Readiness.READABLE) != 0 && open) {
@@ -484,7 +459,7 @@ public final class VsockChannel extends AbstractChannel implements DuplexChannel
                 socket.startConnect(to, timeoutNanos);
                 connectPromise = promise;
                 connectingTo = to;
-                setInterest(Readiness.CONNECTED);
+                interest.set(Readiness.CONNECTED);
             } catch (Throwable t) {
                 promise.tryFailure(annotateConnectException(t, remoteAddress));
                 closeIfClosed();
@@ -502,7 +477,7 @@ public final class VsockChannel extends AbstractChannel implements DuplexChannel
                 }
             } catch (Throwable t) {
                 connectPromise = null;
-                setInterest(0);
+                interest.set(0);
                 promise.tryFailure(annotateConnectException(t, connectingTo));
                 closeIfClosed();
                 return;
@@ -511,7 +486,7 @@ public final class VsockChannel extends AbstractChannel implements DuplexChannel
             remote = socket.remoteAddress();
             local = socket.localAddress();
             active = true;
-            setInterest(interest & ~Readiness.CONNECTED);
+            interest.set(interest.bits() & ~Readiness.CONNECTED);
             boolean promiseSet = promise.trySuccess();
             pipeline().fireChannelActive(); // reads start here when autoRead is on
             if (!promiseSet) {
@@ -522,7 +497,7 @@ public final class VsockChannel extends AbstractChannel implements DuplexChannel
         /** A flush while waiting for WRITABLE would only find the window still full: skip it. */
         @Override
         protected void flush0() {
-            if ((interest & Readiness.WRITABLE) == 0) {
+            if ((interest.bits() & Readiness.WRITABLE) == 0) {
                 super.flush0();
             }
         }
@@ -539,7 +514,7 @@ public final class VsockChannel extends AbstractChannel implements DuplexChannel
             ChannelPipeline pipeline = pipeline();
             if (shouldBreakReadReady()) {
                 readPending = false;
-                setInterest(interest & ~Readiness.READABLE);
+                interest.set(interest.bits() & ~Readiness.READABLE);
                 return;
             }
             RecvByteBufAllocator.Handle allocHandle = recvBufAllocHandle();
@@ -577,7 +552,7 @@ public final class VsockChannel extends AbstractChannel implements DuplexChannel
                 readFailed(pipeline, buf, t, allocHandle);
             } finally {
                 if (!readPending && !config.isAutoRead()) {
-                    setInterest(interest & ~Readiness.READABLE);
+                    interest.set(interest.bits() & ~Readiness.READABLE);
                 }
             }
         }
@@ -593,7 +568,7 @@ public final class VsockChannel extends AbstractChannel implements DuplexChannel
                 }
             } else if (!inputClosedSeenErrorOnRead) {
                 inputClosedSeenErrorOnRead = true;
-                setInterest(interest & ~Readiness.READABLE);
+                interest.set(interest.bits() & ~Readiness.READABLE);
                 pipeline.fireUserEventTriggered(ChannelInputShutdownReadComplete.INSTANCE);
             }
         }

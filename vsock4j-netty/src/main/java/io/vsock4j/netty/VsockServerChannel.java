@@ -31,11 +31,11 @@ public final class VsockServerChannel extends AbstractServerChannel {
     private final VsockServerChannelConfig config;
     private final SocketProvider ownProvider;
     private volatile SocketHandle socket;
-    private IoRegistration registration;
+    /** The registration and whether it asks for ACCEPTABLE. */
+    private final VsockInterest interest = new VsockInterest();
     private volatile boolean open = true;
     private volatile boolean listening;
     private volatile VsockAddress local;
-    private boolean acceptInterest;
 
     public VsockServerChannel() {
         this(null);
@@ -84,26 +84,12 @@ public final class VsockServerChannel extends AbstractServerChannel {
 
     @Override
     protected void doRegister(ChannelPromise promise) {
-        ((IoEventLoop) eventLoop()).register((ServerUnsafe) unsafe()).addListener(f -> {
-            if (f.isSuccess()) {
-                registration = (IoRegistration) f.getNow();
-                if (acceptInterest) {
-                    registration.submit(VsockIoOps.of(Readiness.ACCEPTABLE));
-                }
-                promise.setSuccess();
-            } else {
-                promise.setFailure(f.cause());
-            }
-        });
+        interest.register((IoEventLoop) eventLoop(), (ServerUnsafe) unsafe(), promise);
     }
 
     @Override
     protected void doDeregister() {
-        IoRegistration r = registration;
-        if (r != null) {
-            registration = null;
-            r.cancel();
-        }
+        interest.deregister();
     }
 
     @Override
@@ -130,13 +116,7 @@ public final class VsockServerChannel extends AbstractServerChannel {
     }
 
     private void setAcceptInterest(boolean on) {
-        if (on != acceptInterest) {
-            acceptInterest = on;
-            IoRegistration r = registration;
-            if (r != null && r.isValid()) {
-                r.submit(on ? VsockIoOps.of(Readiness.ACCEPTABLE) : VsockIoOps.NONE);
-            }
-        }
+        interest.set(on ? Readiness.ACCEPTABLE : 0);
     }
 
     @Override
