@@ -9,12 +9,8 @@ import io.vsock4j.machines.Machines;
 import io.vsock4j.netty.VsockChannel;
 import io.vsock4j.netty.VsockIoHandler;
 import io.vsock4j.netty.VsockServerChannel;
-import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
@@ -23,7 +19,6 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 import java.net.InetSocketAddress;
-import java.util.concurrent.TimeUnit;
 
 /**
  * A Netty echo ({@link NettyEchoPair}) over vsock4j's Netty transport on the Java loopback (CID 1) and
@@ -36,12 +31,11 @@ import java.util.concurrent.TimeUnit;
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
 @Fork(value = 1, jvmArgsAppend = {"-Xmx2g"})
-public class NettyEcho {
+public class NettyEcho extends NettyEchoMeasures {
     @Param({"vsock", "tcp"})
     public String transport;
 
     private Machine machine;
-    private NettyEchoPair pair;
 
     @Setup
     public void setUp() throws Exception {
@@ -53,20 +47,6 @@ public class NettyEcho {
             pair = new NettyEchoPair(NioIoHandler.newFactory(), NioServerSocketChannel.class, NioSocketChannel.class,
                     new InetSocketAddress("127.0.0.1", 0), null);
         }
-    }
-
-    @Benchmark
-    @BenchmarkMode(Mode.Throughput)
-    @OutputTimeUnit(TimeUnit.SECONDS)
-    public long stream() {
-        return pair.stream();
-    }
-
-    @Benchmark
-    @BenchmarkMode(Mode.SampleTime)
-    @OutputTimeUnit(TimeUnit.MICROSECONDS)
-    public long roundTrip() {
-        return pair.roundTrip();
     }
 
     @TearDown

@@ -8,12 +8,8 @@ import io.vsock4j.VsockAddress;
 import io.vsock4j.netty.VsockChannel;
 import io.vsock4j.netty.VsockIoHandler;
 import io.vsock4j.netty.VsockServerChannel;
-import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
@@ -22,7 +18,6 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 import java.net.InetSocketAddress;
-import java.util.concurrent.TimeUnit;
 
 /**
  * {@link NettyEcho}'s echo inside the project's QEMU guest (scripts/bench/bench-netty-guest.sh), where
@@ -35,11 +30,10 @@ import java.util.concurrent.TimeUnit;
 @Warmup(iterations = 2, time = 2)
 @Measurement(iterations = 3, time = 2)
 @Fork(value = 1, jvmArgsAppend = {"-Xmx1g"})
-public class NettyEchoInGuest {
+public class NettyEchoInGuest extends NettyEchoMeasures {
     @Param({"kernel", "epoll"})
     public String transport;
 
-    private NettyEchoPair pair;
 
     @Setup
     public void setUp() throws Exception {
@@ -50,20 +44,6 @@ public class NettyEchoInGuest {
             pair = new NettyEchoPair(EpollIoHandler.newFactory(), EpollServerSocketChannel.class, EpollSocketChannel.class,
                     new InetSocketAddress("127.0.0.1", 0), null);
         }
-    }
-
-    @Benchmark
-    @BenchmarkMode(Mode.Throughput)
-    @OutputTimeUnit(TimeUnit.SECONDS)
-    public long stream() {
-        return pair.stream();
-    }
-
-    @Benchmark
-    @BenchmarkMode(Mode.SampleTime)
-    @OutputTimeUnit(TimeUnit.MICROSECONDS)
-    public long roundTrip() {
-        return pair.roundTrip();
     }
 
     @TearDown
