@@ -119,12 +119,27 @@ class VsockDeviceTest {
         return s;
     }
 
-    /** As {@link #guestConnects}, with one rx buffer for the RESPONSE and none posted after it. */
-    private VsockSocket guestConnectsLeavingNoBuffer(GuestDriver guest, VsockServerSocket server, int guestPort) throws IOException {
+    /** The guest's REQUEST of {@code type} from {@code guestPort}, with one rx buffer for the RESPONSE and none posted after it. */
+    private void requestLeavingNoBuffer(GuestDriver guest, int type, int guestPort) throws IOException {
         guest.postRx(1, GuestDriver.RX_BUFFER_BYTES);
-        guest.send(guest.packet(OP_REQUEST, TYPE_STREAM, guestPort, PORT));
+        guest.send(guest.packet(OP_REQUEST, type, guestPort, PORT));
         assertResponse(guest.receiveWithoutRefill().packet(), guestPort, PORT);
+    }
+
+    /** As {@link #guestConnects}, leaving the guest no rx buffer ({@link #requestLeavingNoBuffer}). */
+    private VsockSocket guestConnectsLeavingNoBuffer(GuestDriver guest, VsockServerSocket server, int guestPort) throws IOException {
+        requestLeavingNoBuffer(guest, TYPE_STREAM, guestPort);
         VsockSocket s = server.accept();
+        closeLast.add(s);
+        return s;
+    }
+
+    /** A SEQPACKET connection from the guest's {@code guestPort}, leaving the guest no rx buffer. */
+    private VsockSeqpacketSocket seqpacketGuestConnectsLeavingNoBuffer(GuestDriver guest, int guestPort) throws IOException {
+        VsockSeqpacketServerSocket server = VsockSeqpacketServerSocket.bind(host, VsockAddress.of(VsockAddress.CID_ANY, PORT));
+        closeLast.add(server);
+        requestLeavingNoBuffer(guest, TYPE_SEQPACKET, guestPort);
+        VsockSeqpacketSocket s = server.accept();
         closeLast.add(s);
         return s;
     }
@@ -285,13 +300,7 @@ class VsockDeviceTest {
     void seqpacketMessagesWaitingForBuffersAreNeverJoined() throws Exception {
         startDevice();
         GuestDriver guest = connectGuest(true, 0);
-        VsockSeqpacketServerSocket server = VsockSeqpacketServerSocket.bind(host, VsockAddress.of(VsockAddress.CID_ANY, PORT));
-        closeLast.add(server);
-        guest.postRx(1, GuestDriver.RX_BUFFER_BYTES);
-        guest.send(guest.packet(OP_REQUEST, TYPE_SEQPACKET, 1234, PORT));
-        assertResponse(guest.receiveWithoutRefill().packet(), 1234, PORT);
-        VsockSeqpacketSocket s = server.accept();
-        closeLast.add(s);
+        VsockSeqpacketSocket s = seqpacketGuestConnectsLeavingNoBuffer(guest, 1234);
         for (int i = 1; i <= 3; i++) {
             s.send(new byte[] {(byte) i, (byte) i});
         }
@@ -308,13 +317,7 @@ class VsockDeviceTest {
     void aSeqpacketPieceInABufferWithRoomForAHeaderOnlyDoesNotEndTheMessage() throws Exception {
         startDevice();
         GuestDriver guest = connectGuest(true, 0);
-        VsockSeqpacketServerSocket server = VsockSeqpacketServerSocket.bind(host, VsockAddress.of(VsockAddress.CID_ANY, PORT));
-        closeLast.add(server);
-        guest.postRx(1, GuestDriver.RX_BUFFER_BYTES);
-        guest.send(guest.packet(OP_REQUEST, TYPE_SEQPACKET, 1234, PORT));
-        assertResponse(guest.receiveWithoutRefill().packet(), 1234, PORT);
-        VsockSeqpacketSocket s = server.accept();
-        closeLast.add(s);
+        VsockSeqpacketSocket s = seqpacketGuestConnectsLeavingNoBuffer(guest, 1234);
         s.send(new byte[] {1, 2, 3});
         guest.postRx(1, GuestDriver.HEADER);
         Packet empty = guest.receiveWithoutRefill().packet();
