@@ -97,6 +97,7 @@ for p in $p_v2t $p_t2v; do
   done | sort -rn | head -n 6
 done
 kill $p_v2t $p_t2v $s_v2t $s_t2v
+wait $p_v2t $p_t2v 2> /dev/null || true # the proxies' shutdown runs (a flight recording asked for in VSOCK4J_BENCH_JAVA_OPTS is written then)
 GUEST
 echo "host load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$root/guest/run.sh" --timeout 1800 --share "$out" --env "VSOCK4J_JAVA_OPTS=${VSOCK4J_BENCH_JAVA_OPTS:-}" \
