@@ -107,7 +107,8 @@ class StreamDataTest extends LoopbackFixture {
      * So a 100 KiB sender to a 256 KiB reader is left waiting once its 100 KiB are read, unless the reader
      * also announces when its queue runs empty (the low-water rule, at the default mark of 1): this pins
      * that pair of rules. (Leaving the low-water rule out at the default mark, to send fewer updates,
-     * stalls exactly these pairs: docs/benchmarks.md, the device.)
+     * stalls the pairs here whose sender's buffer is short of the reader's by more than a packet:
+     * docs/benchmarks.md, the device.)
      */
     @Test
     void buffersOfDifferentSizesOnTheTwoSidesNeverLeaveTheSenderWaiting() throws Exception {
