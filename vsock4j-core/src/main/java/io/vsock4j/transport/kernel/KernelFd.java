@@ -142,26 +142,18 @@ final class KernelFd {
             millis = (int) (millis < 0 ? Math.min(Integer.MAX_VALUE, left) : Math.min(millis, left));
         }
         if (millis != 0 && !me.isInterrupted()) {
-            InterruptHook hook = wake < 0 ? null : new InterruptHook(this::signalWake);
-            boolean interruptedInWait = false;
-            if (hook != null) {
-                hook.enter();
-            }
+            InterruptHook hook = new InterruptHook(this::signalWake);
+            boolean interruptedInWait;
+            hook.enter();
             try {
                 begin();
                 try {
-                    if (wake < 0) {
-                        Native.pollWait(scratch, scratch.asSlice(32, 8), fd, events, millis);
-                    } else {
-                        Native.pollWaitOrWake(scratch, scratch.asSlice(32, 16), fd, events, wake, millis);
-                    }
+                    Native.pollWaitOrWake(scratch, scratch.asSlice(32, 16), fd, events, wake, millis);
                 } finally {
                     end();
                 }
             } finally {
-                if (hook != null) {
-                    interruptedInWait = hook.leave();
-                }
+                interruptedInWait = hook.leave();
             }
             if (interruptedInWait) {
                 throw Interruption.closeSocket(this::close, null);

@@ -250,22 +250,10 @@ final class Native {
         }
     }
 
-    /** poll(2) on one descriptor, blocking up to {@code timeoutMillis}: the revents (0 on timeout), or -errno. */
-    static int pollWait(MemorySegment e, MemorySegment pollfd, int fd, short events, int timeoutMillis) {
-        pollfd.set(JAVA_INT, 0, fd);
-        pollfd.set(ValueLayout.JAVA_SHORT, 4, events);
-        pollfd.set(ValueLayout.JAVA_SHORT, 6, (short) 0);
-        try {
-            int r = result((int) POLL.invokeExact(e, pollfd, 1L, timeoutMillis), e);
-            return r <= 0 ? r : pollfd.get(ValueLayout.JAVA_SHORT, 6) & 0xFFFF;
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
-    }
-
     /**
      * poll(2) on {@code fd} for {@code events} and on {@code wakeFd} for POLLIN, in {@code pollfds} (16
-     * bytes). Returns the revents of {@code fd}, 0 when only the wake descriptor fired or the time ran
+     * bytes), blocking up to {@code timeoutMillis}. A negative {@code wakeFd} is left out by poll(2)
+     * itself. Returns the revents of {@code fd}, 0 when only the wake descriptor fired or the time ran
      * out, or -errno.
      */
     static int pollWaitOrWake(MemorySegment e, MemorySegment pollfds, int fd, short events, int wakeFd, int timeoutMillis) {
