@@ -40,7 +40,11 @@ import java.util.concurrent.TimeUnit;
  * bind, holding the socket's monitor but not the port table's lock.
  */
 public final class Machine implements SocketProvider, AutoCloseable {
-    /** Sees every packet the machine sends and receives (capture, the demo). Called on the sending or delivering thread. */
+    /**
+     * Sees every packet the machine sends and receives (capture, the demo). Called on the sending or
+     * delivering thread. The packet is lent for the call: its payload array may be reused once the call
+     * returns ({@link io.vsock4j.wire.PayloadPool}), so a tap that keeps bytes copies them.
+     */
     @FunctionalInterface
     public interface PacketTap {
         void onPacket(boolean outbound, Transport transport, Packet packet);

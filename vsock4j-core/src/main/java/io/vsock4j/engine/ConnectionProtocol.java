@@ -4,6 +4,7 @@ import io.vsock4j.SocketType;
 import io.vsock4j.VsockAddress;
 import io.vsock4j.spi.Errno;
 import io.vsock4j.wire.Packet;
+import io.vsock4j.wire.PayloadPool;
 import io.vsock4j.wire.VirtioVsock;
 
 /**

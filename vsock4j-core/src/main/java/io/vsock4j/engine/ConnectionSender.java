@@ -3,6 +3,7 @@ package io.vsock4j.engine;
 import io.vsock4j.MessageFlags;
 import io.vsock4j.SocketType;
 import io.vsock4j.spi.Errno;
+import io.vsock4j.wire.PayloadPool;
 import io.vsock4j.wire.VirtioVsock;
 
 import java.io.IOException;

@@ -15,7 +15,6 @@
  *       protocol, its lock, and who delivers; {@code ConnectionSender} and {@code ConnectionReceiver}:
  *       its write and read sides.</li>
  *   <li>{@code Wakeups}: how a blocked call waits (spin, then park) and is woken.</li>
- *   <li>{@code PayloadPool}: full-size payload arrays, reused.</li>
  * </ul>
  */
 package io.vsock4j.engine;

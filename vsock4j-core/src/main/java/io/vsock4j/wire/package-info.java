@@ -9,6 +9,8 @@
  *   <li>{@link io.vsock4j.wire.Packet}: one packet, header fields and payload.</li>
  *   <li>{@link io.vsock4j.wire.VirtioVsockHeader}: the 44-byte little-endian header codec and the checks
  *       a packet from outside must pass.</li>
+ *   <li>{@link io.vsock4j.wire.PayloadPool}: full-size payload arrays, reused by whoever fills and
+ *       whoever finishes with a packet.</li>
  * </ul>
  */
 package io.vsock4j.wire;

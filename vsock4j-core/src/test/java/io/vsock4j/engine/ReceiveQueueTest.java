@@ -1,5 +1,6 @@
 package io.vsock4j.engine;
 
+import io.vsock4j.wire.PayloadPool;
 import io.vsock4j.wire.VirtioVsock;
 
 import org.junit.jupiter.api.Test;

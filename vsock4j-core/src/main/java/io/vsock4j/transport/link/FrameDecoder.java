@@ -1,6 +1,7 @@
 package io.vsock4j.transport.link;
 
 import io.vsock4j.wire.Packet;
+import io.vsock4j.wire.PayloadPool;
 import io.vsock4j.wire.VirtioVsock;
 import io.vsock4j.wire.VirtioVsockHeader;
 
@@ -63,7 +64,7 @@ public final class FrameDecoder {
             if (p.len == 0) {
                 return p;
             }
-            p.payload = new byte[p.len];
+            p.payload = PayloadPool.take(p.len); // a full-size one goes back when the packet is done with
             pending = p;
             payloadFill = 0;
         }

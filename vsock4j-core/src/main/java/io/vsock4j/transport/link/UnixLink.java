@@ -1,6 +1,7 @@
 package io.vsock4j.transport.link;
 
 import io.vsock4j.wire.Packet;
+import io.vsock4j.wire.PayloadPool;
 import io.vsock4j.wire.VirtioVsock;
 
 import java.io.IOException;
@@ -184,9 +185,13 @@ public final class UnixLink implements PacketLink {
         }
     }
 
-    /** The writer: takes up to a batch of frames and writes them in one gathering write. */
+    /**
+     * The writer: takes up to a batch of frames and writes them in one gathering write. Once written, a
+     * packet is done with (the link owned it), so its payload array goes back to the {@link PayloadPool}.
+     */
     private void write() {
         List<ByteBuffer> frames = new ArrayList<>();
+        List<Packet> packets = new ArrayList<>();
         try {
             while (true) {
                 lock.lock();
@@ -203,6 +208,7 @@ public final class UnixLink implements PacketLink {
                     }
                     writing = true;
                     frames.clear();
+                    packets.clear();
                     Packet p;
                     for (int i = 0; i < MAX_BATCH_PACKETS && (p = outbound.pollFirst()) != null; i++) {
                         queuedBytes -= cost(p);
@@ -210,6 +216,7 @@ public final class UnixLink implements PacketLink {
                             queuedControlPackets--;
                         }
                         frames.addAll(List.of(FrameDecoder.encode(p)));
+                        packets.add(p);
                     }
                 } finally {
                     lock.unlock();
@@ -221,6 +228,9 @@ public final class UnixLink implements PacketLink {
                 }
                 while (left > 0) {
                     left -= channel.write(batch);
+                }
+                for (Packet written : packets) {
+                    PayloadPool.give(written.payload);
                 }
             }
         } catch (IOException e) {
