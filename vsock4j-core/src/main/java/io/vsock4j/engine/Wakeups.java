@@ -16,6 +16,14 @@ import java.util.concurrent.locks.ReentrantLock;
  * loopback the answer usually comes sooner than that (docs/benchmarks.md: round trip 49 us without the
  * spin, 1.7 us with it). {@code -Dvsock4j.spinMicros=0} turns the spin off.
  *
+ * <p>The spin adapts, as a JVM's spinning on a contended monitor does: it pays only when the answer comes
+ * from a thread that is running now (the loopback's other end in this JVM). When it comes from another
+ * process (a shared machine's daemon, a guest), the spin burns a core that the other end needed: on two
+ * cores, three processes moving 64 KiB packets ran a third faster without it. So after
+ * {@link #FAILED_SPINS_BEFORE_PARKING} spins in a row that ended without the wake-up, the waits of this
+ * connection park at once, and every {@link #PROBE_INTERVAL}-th wait spins again to see whether it pays
+ * now; one spin that does turns spinning back on.
+ *
  * <p>No wake-up is lost: every signal increments the counter under the lock, the waiter compares the
  * counter it saw before letting go with the one it sees after taking the lock back, and between that
  * check and the park nobody can signal (signalling needs the lock).
@@ -25,12 +33,24 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 final class Wakeups {
     private static final long SPIN_NANOS = TimeUnit.MICROSECONDS.toNanos(Long.getLong("vsock4j.spinMicros", 30));
+    /** Spins in a row without the wake-up after which waits stop spinning. */
+    static final int FAILED_SPINS_BEFORE_PARKING = 3;
+    /** While spinning is off, one wait in this many spins anyway, as a probe. */
+    static final int PROBE_INTERVAL = 16;
 
     final ReentrantLock lock = new ReentrantLock();
     private final Condition readable = lock.newCondition();
     private final Condition writable = lock.newCondition();
     /** Written under the lock; volatile for the spinner, which reads it without. */
     private volatile long count;
+    /** Spins in a row that ended without the wake-up. Guarded by lock. */
+    private int failedSpins;
+    /** Waits that did not spin since spinning went off, for the probe. Guarded by lock. */
+    private int skippedSpins;
+    /** Spins that ended with the wake-up. Guarded by lock. */
+    private long spinsWon;
+    /** Spins that ended without it (the wait parked or timed out). Guarded by lock. */
+    private long spinsLost;
 
     void wakeReaders() {
         count++;
@@ -40,6 +60,16 @@ final class Wakeups {
     void wakeWriters() {
         count++;
         writable.signalAll();
+    }
+
+    /** Spins so far that ended with the wake-up. Under the lock. */
+    long spinsWon() {
+        return spinsWon;
+    }
+
+    /** Spins so far that ended without it. Under the lock. */
+    long spinsLost() {
+        return spinsLost;
     }
 
     /** Waits as a reader; see {@link #await}. */
@@ -62,15 +92,29 @@ final class Wakeups {
         }
         long seen = count;
         long start = System.nanoTime();
+        boolean spin = SPIN_NANOS > 0
+                && (failedSpins < FAILED_SPINS_BEFORE_PARKING || ++skippedSpins % PROBE_INTERVAL == 0);
         lock.unlock();
         try {
             beforeWait.run();
-            long limit = Math.min(SPIN_NANOS, nanos);
-            while (count == seen && System.nanoTime() - start < limit) {
-                Thread.onSpinWait();
+            if (spin) {
+                long limit = Math.min(SPIN_NANOS, nanos);
+                while (count == seen && System.nanoTime() - start < limit) {
+                    Thread.onSpinWait();
+                }
             }
         } finally {
             lock.lock();
+        }
+        if (spin) {
+            if (count != seen) {
+                spinsWon++;
+                failedSpins = 0;
+                skippedSpins = 0;
+            } else {
+                spinsLost++;
+                failedSpins++;
+            }
         }
         if (count != seen) {
             return nanos == Long.MAX_VALUE ? nanos : nanos - (System.nanoTime() - start);
