@@ -17,6 +17,7 @@ import io.vsock4j.wire.VirtioVsock;
 import java.io.IOException;
 import java.net.SocketException;
 import java.net.SocketOption;
+import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
@@ -385,6 +386,17 @@ final class EngineSocket implements SocketHandle {
     @Override
     public int receive(byte[] dst, int off, int len, int flags, long timeoutNanos, MessageInfo info) throws IOException {
         return connected("receive").receive(dst, off, len, flags, timeoutNanos, info);
+    }
+
+    /** Copies straight between a direct buffer and the packets' payloads (no array in between). */
+    @Override
+    public int send(ByteBuffer src, int flags, long timeoutNanos) throws IOException {
+        return connected("send").send(src, flags, timeoutNanos);
+    }
+
+    @Override
+    public int receive(ByteBuffer dst, int flags, long timeoutNanos) throws IOException {
+        return connected("receive").receive(dst, flags, timeoutNanos, null);
     }
 
     @Override

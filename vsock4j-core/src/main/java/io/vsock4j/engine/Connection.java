@@ -12,6 +12,7 @@ import io.vsock4j.wire.VirtioVsock;
 
 import java.io.IOException;
 import java.net.SocketException;
+import java.nio.ByteBuffer;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
@@ -265,7 +266,18 @@ public final class Connection {
      *         MSG_DONTWAIT
      */
     public int send(byte[] src, int off, int len, int flags, long timeoutNanos) throws IOException {
-        return sender.send(src, off, len, flags, timeoutNanos);
+        return sender.send(ByteBuffer.wrap(src), off, len, flags, timeoutNanos);
+    }
+
+    /**
+     * {@link #send(byte[], int, int, int, long)} from {@code src}'s remaining bytes, advancing its position
+     * by what was sent. A direct buffer is copied straight into the packets' payloads, as an array is.
+     */
+    public int send(ByteBuffer src, int flags, long timeoutNanos) throws IOException {
+        int start = src.position();
+        int n = sender.send(src, start, src.remaining(), flags, timeoutNanos);
+        src.position(start + n);
+        return n;
     }
 
     // ------------------------------------------------------------------------------------------------
@@ -280,7 +292,22 @@ public final class Connection {
      *         nothing queued
      */
     public int receive(byte[] dst, int off, int len, int flags, long timeoutNanos, MessageInfo info) throws IOException {
-        return receiver.receive(dst, off, len, flags, timeoutNanos, info);
+        return receiver.receive(ByteBuffer.wrap(dst), off, len, flags, timeoutNanos, info);
+    }
+
+    /**
+     * {@link #receive(byte[], int, int, int, long, MessageInfo)} into {@code dst}'s remaining space,
+     * advancing its position by the bytes copied (not by a truncated message's real length). A direct
+     * buffer gets the queued bytes copied straight in, as an array does.
+     */
+    public int receive(ByteBuffer dst, int flags, long timeoutNanos, MessageInfo info) throws IOException {
+        int start = dst.position();
+        int room = dst.remaining();
+        int n = receiver.receive(dst, start, room, flags, timeoutNanos, info);
+        if (n > 0) {
+            dst.position(start + Math.min(n, room));
+        }
+        return n;
     }
 
     // ------------------------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ import io.vsock4j.wire.Packet;
 import io.vsock4j.wire.PayloadPool;
 import io.vsock4j.wire.VirtioVsock;
 
+import java.nio.ByteBuffer;
+
 /**
  * The protocol of one virtio-vsock connection, as net/vmw_vsock/virtio_transport_common.c runs it: packets
  * and socket calls in, packets and wake-ups out. No locks, no threads, no clock: whoever owns it calls it
@@ -263,7 +265,7 @@ public final class ConnectionProtocol {
      * Copies (or, with {@code peek}, looks at) queued stream bytes. Taken bytes count as consumed only
      * when the reader's call is done: {@link #consumed}.
      */
-    public int readStream(byte[] dst, int off, int len, boolean peek) {
+    public int readStream(ByteBuffer dst, int off, int len, boolean peek) {
         return rx.readStream(dst, off, len, peek);
     }
 
@@ -273,7 +275,7 @@ public final class ConnectionProtocol {
     }
 
     /** The claimed copy; safe to run while other calls go on (the claim keeps its array alive). */
-    public void copyClaimed(byte[] dst, int off) {
+    public void copyClaimed(ByteBuffer dst, int off) {
         rx.copyClaimed(dst, off);
     }
 
@@ -300,7 +302,7 @@ public final class ConnectionProtocol {
      * Takes the oldest whole message (or looks at it, with {@code peek}), cut to {@code len}. Returns its
      * real length; {@link #lastMessageCopiedBytes} and {@link #lastMessageEndOfRecord} tell the rest.
      */
-    public int readMessage(byte[] dst, int off, int len, boolean peek) {
+    public int readMessage(ByteBuffer dst, int off, int len, boolean peek) {
         int total = rx.readMessage(dst, off, len, peek, bounds);
         if (!peek) {
             credit.onConsumed(total);

@@ -7,6 +7,7 @@ import io.vsock4j.spi.Errno;
 
 import java.io.IOException;
 import java.net.SocketException;
+import java.nio.ByteBuffer;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -28,7 +29,7 @@ final class ConnectionReceiver {
         this.c = connection;
     }
 
-    int receive(byte[] dst, int off, int len, int flags, long timeoutNanos, MessageInfo info) throws IOException {
+    int receive(ByteBuffer dst, int off, int len, int flags, long timeoutNanos, MessageInfo info) throws IOException {
         c.lockDirection(serial);
         try {
             c.lock.lock();
@@ -42,7 +43,7 @@ final class ConnectionReceiver {
         }
     }
 
-    private int receiveLocked(byte[] dst, int off, int len, int flags, long timeoutNanos, MessageInfo info)
+    private int receiveLocked(ByteBuffer dst, int off, int len, int flags, long timeoutNanos, MessageInfo info)
             throws IOException {
         c.checkNotReleased();
         ConnectionState.Phase phase = c.protocol.state().phase();
@@ -60,7 +61,7 @@ final class ConnectionReceiver {
                 : receiveMessage(dst, off, len, flags, timeoutNanos, info);
     }
 
-    private int receiveStream(byte[] dst, int off, int len, int flags, long timeoutNanos, MessageInfo info)
+    private int receiveStream(ByteBuffer dst, int off, int len, int flags, long timeoutNanos, MessageInfo info)
             throws IOException {
         boolean peek = (flags & MessageFlags.MSG_PEEK) != 0;
         boolean dontWait = (flags & MessageFlags.MSG_DONTWAIT) != 0;
@@ -109,7 +110,7 @@ final class ConnectionReceiver {
      * Takes up to {@code len} queued bytes into {@code dst}, large chunks copied with the lock released
      * (see the class comment). Throws "Socket closed" when a close came during the copy.
      */
-    private int readQueued(byte[] dst, int off, int len) throws SocketException {
+    private int readQueued(ByteBuffer dst, int off, int len) throws SocketException {
         if (c.protocol.headChunkBytes() < Connection.UNLOCKED_COPY_MIN_BYTES) {
             // Small chunks (merged small packets) are copied in one go under the lock: cheaper than a lock
             // round trip each.
@@ -137,7 +138,7 @@ final class ConnectionReceiver {
         return total;
     }
 
-    private int receiveMessage(byte[] dst, int off, int len, int flags, long timeoutNanos, MessageInfo info)
+    private int receiveMessage(ByteBuffer dst, int off, int len, int flags, long timeoutNanos, MessageInfo info)
             throws IOException {
         boolean peek = (flags & MessageFlags.MSG_PEEK) != 0;
         long remaining = timeoutNanos;

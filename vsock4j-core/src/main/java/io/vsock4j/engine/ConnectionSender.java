@@ -8,6 +8,7 @@ import io.vsock4j.wire.VirtioVsock;
 
 import java.io.IOException;
 import java.io.InterruptedIOException;
+import java.nio.ByteBuffer;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -30,7 +31,8 @@ final class ConnectionSender {
         this.c = connection;
     }
 
-    int send(byte[] src, int off, int len, int flags, long timeoutNanos) throws IOException {
+    /** Sends {@code len} bytes of {@code src} from its index {@code off} on (absolute: heap or direct alike). */
+    int send(ByteBuffer src, int off, int len, int flags, long timeoutNanos) throws IOException {
         c.lockDirection(serial);
         try {
             c.lock.lock();
@@ -44,7 +46,7 @@ final class ConnectionSender {
         }
     }
 
-    private int sendLocked(byte[] src, int off, int len, int flags, long timeoutNanos) throws IOException {
+    private int sendLocked(ByteBuffer src, int off, int len, int flags, long timeoutNanos) throws IOException {
         c.checkNotReleased();
         if (c.protocol.error() != null) {
             // A reset marks the peer shut both ways; the reset is what happened, not a shutdown. A write
@@ -113,12 +115,12 @@ final class ConnectionSender {
      * caller holds {@link #serial}, so no other writer comes between), and sends it. Returns false,
      * sending nothing, when the connection can no longer send once the copy is done.
      */
-    private boolean sendPacket(byte[] src, int off, int n, int seqFlags) {
+    private boolean sendPacket(ByteBuffer src, int off, int n, int seqFlags) {
         byte[] payload = PayloadPool.take(n);
         if (n >= Connection.UNLOCKED_COPY_MIN_BYTES) {
             c.lock.unlock();
             try {
-                System.arraycopy(src, off, payload, 0, n);
+                src.get(off, payload, 0, n);
             } finally {
                 c.lock.lock();
             }
@@ -127,7 +129,7 @@ final class ConnectionSender {
                 return false;
             }
         } else {
-            System.arraycopy(src, off, payload, 0, n);
+            src.get(off, payload, 0, n);
         }
         c.protocol.sendData(payload, n, seqFlags);
         return true;

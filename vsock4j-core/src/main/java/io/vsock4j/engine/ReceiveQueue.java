@@ -3,6 +3,7 @@ package io.vsock4j.engine;
 import io.vsock4j.wire.PayloadPool;
 import io.vsock4j.wire.VirtioVsock;
 
+import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.Arrays;
 
@@ -119,18 +120,19 @@ final class ReceiveQueue {
     }
 
     /**
-     * Stream read: copies up to {@code len} bytes across chunks into {@code dst}.
+     * Stream read: copies up to {@code len} bytes across chunks into {@code dst} from its index
+     * {@code off} on (absolute: the buffer's position is not used, heap or direct alike).
      *
      * @param peek leave the bytes queued
      * @return bytes copied
      */
-    int readStream(byte[] dst, int off, int len, boolean peek) {
+    int readStream(ByteBuffer dst, int off, int len, boolean peek) {
         int copied = 0;
         var it = chunks.iterator();
         while (copied < len && it.hasNext()) {
             Chunk c = it.next();
             int n = Math.min(len - copied, c.end - c.start);
-            System.arraycopy(c.data, c.start, dst, off + copied, n);
+            dst.put(off + copied, c.data, c.start, n);
             copied += n;
             if (!peek) {
                 c.start += n;
@@ -153,7 +155,7 @@ final class ReceiveQueue {
      * @param info receives the message's full length and SEQ_EOR
      * @return the message's full length in bytes (what it held, not what was copied)
      */
-    int readMessage(byte[] dst, int off, int len, boolean peek, MessageBounds info) {
+    int readMessage(ByteBuffer dst, int off, int len, boolean peek, MessageBounds info) {
         int total = 0;
         int copied = 0;
         int flags = 0;
@@ -163,7 +165,7 @@ final class ReceiveQueue {
             int size = c.end - c.start;
             int n = Math.min(len - copied, size);
             if (n > 0) {
-                System.arraycopy(c.data, c.start, dst, off + copied, n);
+                dst.put(off + copied, c.data, c.start, n);
                 copied += n;
             }
             total += size;
@@ -208,9 +210,9 @@ final class ReceiveQueue {
         return claimedLength;
     }
 
-    /** Copies the claimed bytes into {@code dst}; the lock need not be held. */
-    void copyClaimed(byte[] dst, int off) {
-        System.arraycopy(claimedData, claimedStart, dst, off, claimedLength);
+    /** Copies the claimed bytes into {@code dst} at index {@code off}; the lock need not be held. */
+    void copyClaimed(ByteBuffer dst, int off) {
+        dst.put(off, claimedData, claimedStart, claimedLength);
     }
 
     /**

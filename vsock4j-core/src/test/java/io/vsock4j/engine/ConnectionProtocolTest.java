@@ -7,6 +7,7 @@ import io.vsock4j.wire.Packet;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -227,12 +228,12 @@ class ConnectionProtocolTest {
                 c.onPacket(data(BUFFER / 4));
             }
             byte[] sink = new byte[BUFFER];
-            c.consumed(c.readStream(sink, 0, 1000, false));
+            c.consumed(c.readStream(ByteBuffer.wrap(sink), 0, 1000, false));
             // The sender still believes 1000 bytes free, under one full packet: Linux's rule says announce.
             Packet update = out.only();
             assertThat(update.op).isEqualTo(OP_CREDIT_UPDATE);
             assertThat(update.fwdCnt).isEqualTo(1000);
-            assertThat(c.readStream(sink, 0, 100, true)).isEqualTo(100);
+            assertThat(c.readStream(ByteBuffer.wrap(sink), 0, 100, true)).isEqualTo(100);
             out.nothingSent(); // a peek consumes nothing
         }
 
@@ -457,7 +458,7 @@ class ConnectionProtocolTest {
             assertThat(out.readerWakeups).isEqualTo(1);
 
             byte[] dst = new byte[2];
-            assertThat(c.readMessage(dst, 0, 2, false)).as("the real length").isEqualTo(3);
+            assertThat(c.readMessage(ByteBuffer.wrap(dst), 0, 2, false)).as("the real length").isEqualTo(3);
             assertThat(c.lastMessageCopiedBytes()).isEqualTo(2);
             assertThat(c.lastMessageEndOfRecord()).isTrue();
             assertThat(dst).containsExactly(1, 2);

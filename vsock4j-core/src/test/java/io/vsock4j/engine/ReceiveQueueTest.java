@@ -5,6 +5,7 @@ import io.vsock4j.wire.VirtioVsock;
 
 import org.junit.jupiter.api.Test;
 
+import java.nio.ByteBuffer;
 import java.util.Arrays;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -43,7 +44,7 @@ class ReceiveQueueTest {
         }
         assertThat(q.retainedBytes()).isLessThanOrEqualTo(q.bytes() * 8L / 7 + 1024);
         byte[] got = new byte[q.bytes()];
-        assertThat(q.readStream(got, 0, got.length, false)).isEqualTo(got.length);
+        assertThat(q.readStream(ByteBuffer.wrap(got), 0, got.length, false)).isEqualTo(got.length);
         assertThat(got).isEqualTo(sent.toByteArray());
     }
 
@@ -57,13 +58,13 @@ class ReceiveQueueTest {
         q.enqueue(filled(50, 2), 0, 50, 0);
         q.enqueue(filled(FULL, 3), 0, FULL, 0);
         byte[] dst = new byte[1000];
-        q.copyClaimed(dst, 0);
+        q.copyClaimed(ByteBuffer.wrap(dst), 0);
         assertThat(q.commitClaimed(claimed)).isEqualTo(100);
         assertThat(Arrays.copyOf(dst, 100)).containsOnly(1);
         assertThat(dst[100]).isZero();
         assertThat(q.bytes()).isEqualTo(50 + FULL);
         byte[] rest = new byte[50 + FULL];
-        assertThat(q.readStream(rest, 0, rest.length, false)).isEqualTo(rest.length);
+        assertThat(q.readStream(ByteBuffer.wrap(rest), 0, rest.length, false)).isEqualTo(rest.length);
         assertThat(Arrays.copyOf(rest, 50)).containsOnly(2);
         assertThat(Arrays.copyOfRange(rest, 50, rest.length)).containsOnly(3);
         assertThat(q.isEmpty()).isTrue();
@@ -77,11 +78,11 @@ class ReceiveQueueTest {
         }
         byte[] dst = new byte[FULL + 7];
         assertThat(q.claim(dst.length)).isEqualTo(FULL); // one chunk at a time
-        q.copyClaimed(dst, 0);
+        q.copyClaimed(ByteBuffer.wrap(dst), 0);
         assertThat(q.commitClaimed(FULL)).isEqualTo(FULL);
         assertThat(q.headChunkBytes()).isEqualTo(FULL);
         assertThat(q.claim(7)).isEqualTo(7);
-        q.copyClaimed(dst, FULL);
+        q.copyClaimed(ByteBuffer.wrap(dst), FULL);
         assertThat(q.commitClaimed(7)).isEqualTo(7);
         assertThat(Arrays.copyOf(dst, FULL)).containsOnly(10);
         assertThat(Arrays.copyOfRange(dst, FULL, dst.length)).containsOnly(11);
@@ -101,7 +102,7 @@ class ReceiveQueueTest {
             assertThat(PayloadPool.take(FULL)).isNotSameAs(payload);
         }
         byte[] dst = new byte[FULL];
-        q.copyClaimed(dst, 0);
+        q.copyClaimed(ByteBuffer.wrap(dst), 0);
         assertThat(dst).containsOnly(7);
         assertThat(q.commitClaimed(claimed)).isZero();
         assertThat(q.isEmpty()).isTrue();
