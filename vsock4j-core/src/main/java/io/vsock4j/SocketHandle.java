@@ -130,8 +130,8 @@ public interface SocketHandle extends Closeable {
 
     /**
      * {@link #send(byte[], int, int, int, long)} from {@code src}'s remaining bytes, advancing its position
-     * by what was sent. A heap buffer is sent from its array; a direct one through a copy (the Java
-     * engine's payloads are arrays either way).
+     * by what was sent. By default a heap buffer is sent from its array and a direct one through a
+     * temporary array; the Java engine's sockets and the kernel's copy from a direct buffer directly.
      */
     default int send(ByteBuffer src, int flags, long timeoutNanos) throws IOException {
         int len = src.remaining();
