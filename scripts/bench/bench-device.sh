@@ -27,12 +27,16 @@ until grep -q ready "$out/jvm.txt" 2> /dev/null; do sleep 0.1; done
 cat > "$out/guest.sh" <<GUEST
 set -u
 b=$out/vsock_bench
+# The guest's context switches and interrupts per MiB over one transfer (all CPUs, from /proc/stat).
+count() { awk '/^ctxt/ {c=\$2} /^intr/ {i=\$2} END {print c, i}' /proc/stat; }
+per_mib() { echo "\$1 \$2" | awk -v mib=\$(($bytes / 1048576)) '{split(\$1, a, ","); split(\$2, b, ","); printf "guest ctxt/MiB=%.1f intr/MiB=%.1f", (b[1]-a[1])/mib, (b[2]-a[2])/mib}'; }
 for r in \$(seq 1 $rounds); do
-  \$b recv 5300 > /tmp/lo.txt & sleep 0.5; \$b send 1 5300 $bytes; wait
-  echo "round \$r loopback \$(cat /tmp/lo.txt)"
-  \$b send 2 5201 $bytes
-  \$b recv 5202 > /tmp/down.txt & sleep 0.5; echo "send 5202 $bytes" | ncat --vsock --send-only 2 5200; wait
-  echo "round \$r jvm->guest \$(cat /tmp/down.txt)"
+  \$b recv 5300 > /tmp/lo.txt & sleep 0.5; c0=\$(count | tr ' ' ,); \$b send 1 5300 $bytes; wait; c1=\$(count | tr ' ' ,)
+  echo "round \$r loopback \$(cat /tmp/lo.txt) \$(per_mib \$c0 \$c1)"
+  c0=\$(count | tr ' ' ,); \$b send 2 5201 $bytes; c1=\$(count | tr ' ' ,)
+  echo "round \$r guest->jvm \$(per_mib \$c0 \$c1)"
+  \$b recv 5202 > /tmp/down.txt & sleep 0.5; c0=\$(count | tr ' ' ,); echo "send 5202 $bytes" | ncat --vsock --send-only 2 5200; wait; c1=\$(count | tr ' ' ,)
+  echo "round \$r jvm->guest \$(cat /tmp/down.txt) \$(per_mib \$c0 \$c1)"
 done
 GUEST
 VSOCK4J_GUEST_TCG_THREAD=${VSOCK4J_GUEST_TCG_THREAD:-multi} "$root/guest/run.sh" --timeout 1800 --vhost-user-vsock "$out/vm3.sock" --share "$out" \

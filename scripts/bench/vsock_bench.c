@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <linux/vm_sockets.h>
 
@@ -45,18 +46,25 @@ int main(int argc, char **argv) {
         for (int i = 0; i < count; i++) {
             int c = accept(s, NULL, NULL);
             if (c < 0) { perror("accept"); return 1; }
-            long long total = 0;
+            long long total = 0, reads = 0;
             double start = 0;
+            struct rusage r0, r1;
+            getrusage(RUSAGE_SELF, &r0);
             for (;;) {
                 ssize_t n = read(c, buf, sizeof buf);
                 if (n < 0) { perror("read"); return 1; }
                 if (n == 0) break;
                 if (total == 0) start = now();
                 total += n;
+                reads++;
             }
             double secs = now() - start;
+            getrusage(RUSAGE_SELF, &r1);
             close(c);
-            printf("c-recv bytes=%lld seconds=%.3f gbits=%.3f start=%.6f\n", total, secs, total * 8 / secs / 1e9, start);
+            double mib = total / 1048576.0;
+            /* per MiB: the reads it took and the receiver's voluntary context switches (a wake-up each) */
+            printf("c-recv bytes=%lld seconds=%.3f gbits=%.3f start=%.6f reads/MiB=%.1f wakeups/MiB=%.1f\n", total, secs,
+                   total * 8 / secs / 1e9, start, reads / mib, (r1.ru_nvcsw - r0.ru_nvcsw) / mib);
             fflush(stdout);
         }
         return 0;
