@@ -2,6 +2,7 @@ package io.vsock4j.transport.vhostuser;
 
 import io.vsock4j.virtqueue.DescriptorChain;
 import io.vsock4j.wire.Packet;
+import io.vsock4j.wire.PayloadPool;
 import io.vsock4j.wire.VirtioVsock;
 import io.vsock4j.wire.VirtioVsockHeader;
 
@@ -65,7 +66,7 @@ final class GuestPackets {
             return refuse("header len " + Integer.toUnsignedString(p.len) + " but " + (bytes - HEADER) + " payload bytes in the chain");
         }
         if (p.len > 0) {
-            p.payload = new byte[p.len];
+            p.payload = PayloadPool.take(p.len); // a full-size one goes back when the packet is done with
             copyOut(chain, HEADER, p.payload, 0, p.len);
         }
         return p;
@@ -77,7 +78,7 @@ final class GuestPackets {
      * payloads of the packets behind it that carry the same connection's stream ({@link #continues}),
      * all under one header: the addresses of the first, the credit fields (buf_alloc, fwd_cnt) of the
      * last, which are the newest, and len the bytes written. Packets written to their end are removed
-     * from {@code pending}; {@link #nextOffset} is where the next chain starts in the new head. Returns
+     * from {@code pending} and their payload arrays given to the {@link PayloadPool}; {@link #nextOffset} is where the next chain starts in the new head. Returns
      * the bytes written into the chain, header included, or -1 when the chain cannot hold even a header
      * (nothing written, nothing removed).
      */
@@ -103,6 +104,7 @@ final class GuestPackets {
                 break; // in the next chain
             }
             pending.poll();
+            PayloadPool.give(p.payload); // written out whole: the device held the packet last
             offset = 0;
             Packet next = pending.peek();
             if (payload == room || next == null || !continues(first, next)) {
