@@ -19,10 +19,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>The spin adapts, as a JVM's spinning on a contended monitor does: it pays only when the answer comes
  * from a thread that is running now (the loopback's other end in this JVM). When it comes from another
  * process (a shared machine's daemon, a guest), the spin burns a core that the other end needed: on two
- * cores, three processes moving 64 KiB packets ran a third faster without it. So after
- * {@link #FAILED_SPINS_BEFORE_PARKING} spins in a row that ended without the wake-up, the waits of this
- * connection park at once, and every {@link #PROBE_INTERVAL}-th wait spins again to see whether it pays
- * now; one spin that does turns spinning back on.
+ * cores, three processes moving 64 KiB packets ran about a fifth faster without it (docs/benchmarks.md).
+ * So after {@link #FAILED_SPINS_BEFORE_PARKING} spins in a row that ended without the wake-up, the waits
+ * of this connection park at once, and every {@link #PROBE_INTERVAL}-th wait spins again to see whether
+ * it pays now; one spin that does turns spinning back on.
  *
  * <p>No wake-up is lost: every signal increments the counter under the lock, the waiter compares the
  * counter it saw before letting go with the one it sees after taking the lock back, and between that
