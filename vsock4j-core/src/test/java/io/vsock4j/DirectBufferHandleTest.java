@@ -1,20 +1,24 @@
 package io.vsock4j;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 import java.nio.ByteBuffer;
+import java.nio.ReadOnlyBufferException;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.concurrent.Future;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * The Java engine's sockets send from and receive into direct buffers without an array in between
  * ({@link SocketHandle#send(ByteBuffer, int, long)}, {@link SocketHandle#receive(ByteBuffer, int, long)}):
  * bytes are read from and written at the buffer's position, which moves by what was copied, whatever the
  * position was, across packets and the engine's unlocked copies of large chunks; and a SEQPACKET message
- * cut by MSG_TRUNC moves it by what fitted, not by the length returned.
+ * cut by MSG_TRUNC moves it by what fitted, not by the length returned; a read-only buffer is refused
+ * with the bytes left queued.
  */
 class DirectBufferHandleTest extends LoopbackFixture {
     private static final long NO_TIMEOUT = 0;
@@ -47,6 +51,26 @@ class DirectBufferHandleTest extends LoopbackFixture {
             assertThat(src.position()).isEqualTo(data.length + 123);
         }
         assertThat(Arrays.equals(received.get(), data)).isTrue();
+    }
+
+    @Test
+    @Timeout(10)
+    void aReadOnlyBufferIsRefusedAtOnceAndTheBytesStayQueued() throws Exception {
+        VsockServerSocket server = listen(5102);
+        try (VsockSocket out = connect(5102); VsockSocket in = track(server.accept())) {
+            // Refused at once, before the receive waits: nothing is queued yet, so a check after the wait
+            // would leave this call blocked.
+            ByteBuffer readOnly = ByteBuffer.allocateDirect(8).asReadOnlyBuffer();
+            assertThatThrownBy(() -> in.handle().receive(readOnly, 0, NO_TIMEOUT)).isInstanceOf(ReadOnlyBufferException.class);
+            out.getOutputStream().write(new byte[] {1, 2, 3});
+            assertThatThrownBy(() -> in.handle().receive(readOnly, 0, NO_TIMEOUT)).isInstanceOf(ReadOnlyBufferException.class);
+            ByteBuffer dst = ByteBuffer.allocateDirect(8);
+            while (dst.position() < 3) {
+                in.handle().receive(dst, 0, NO_TIMEOUT);
+            }
+            assertThat(dst.get(0)).isEqualTo((byte) 1);
+            assertThat(dst.get(2)).isEqualTo((byte) 3);
+        }
     }
 
     @Test

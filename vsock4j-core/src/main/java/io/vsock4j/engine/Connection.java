@@ -13,6 +13,7 @@ import io.vsock4j.wire.VirtioVsock;
 import java.io.IOException;
 import java.net.SocketException;
 import java.nio.ByteBuffer;
+import java.nio.ReadOnlyBufferException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
@@ -298,9 +299,13 @@ public final class Connection {
     /**
      * {@link #receive(byte[], int, int, int, long, MessageInfo)} into {@code dst}'s remaining space,
      * advancing its position by the bytes copied (not by a truncated message's real length). A direct
-     * buffer gets the queued bytes copied straight in, as an array does.
+     * buffer gets the queued bytes copied straight in, as an array does. A read-only buffer is refused
+     * before anything is taken off the queue.
      */
     public int receive(ByteBuffer dst, int flags, long timeoutNanos, MessageInfo info) throws IOException {
+        if (dst.isReadOnly()) {
+            throw new ReadOnlyBufferException();
+        }
         int start = dst.position();
         int room = dst.remaining();
         int n = receiver.receive(dst, start, room, flags, timeoutNanos, info);
