@@ -6,11 +6,11 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * Reuses full-size (64 KiB) payload arrays, so a bulk transfer does not allocate and zero a new array for
  * every packet. An array has one owner at a time, and it travels with its packet:
  * <ul>
- *   <li>taken by whoever fills a whole packet: a sending connection, or a link reading a packet from
- *       another process;</li>
+ *   <li>taken by whoever fills a whole packet: a sending connection, a Unix link reading a packet from
+ *       another process, the vhost-user device reading one from a guest;</li>
  *   <li>given back by whoever holds the packet last, once nothing references the array: the receiving
- *       connection's queue when its reader has consumed it all, or a Unix link once it has written the
- *       packet to its socket.</li>
+ *       connection's queue when its reader has consumed it all, a Unix link once it has written the
+ *       packet to its socket, the device once it has written the packet into the guest whole.</li>
  * </ul>
  * So within one JVM the arrays go round between the engine's senders and receivers, and a process that
  * only sends to other processes (or only receives from them) reuses them just the same. Taps see a packet

@@ -232,6 +232,7 @@ public final class UnixLink implements PacketLink {
                 for (Packet written : packets) {
                     PayloadPool.give(written.payload);
                 }
+                packets.clear();
             }
         } catch (IOException e) {
             goDown("link write failed: " + e.getMessage());

@@ -78,9 +78,9 @@ final class GuestPackets {
      * payloads of the packets behind it that carry the same connection's stream ({@link #continues}),
      * all under one header: the addresses of the first, the credit fields (buf_alloc, fwd_cnt) of the
      * last, which are the newest, and len the bytes written. Packets written to their end are removed
-     * from {@code pending} and their payload arrays given to the {@link PayloadPool}; {@link #nextOffset} is where the next chain starts in the new head. Returns
-     * the bytes written into the chain, header included, or -1 when the chain cannot hold even a header
-     * (nothing written, nothing removed).
+     * from {@code pending}, and their payload arrays go back to the {@link PayloadPool}; {@link #nextOffset}
+     * is where the next chain starts in the new head. Returns the bytes written into the chain, header
+     * included, or -1 when the chain cannot hold even a header (nothing written, nothing removed).
      */
     int fill(ArrayDeque<Packet> pending, int from, DescriptorChain chain) {
         long room = chain.writableBytes() - HEADER;
