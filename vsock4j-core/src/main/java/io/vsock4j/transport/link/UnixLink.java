@@ -5,8 +5,11 @@ import io.vsock4j.wire.PayloadPool;
 import io.vsock4j.wire.VirtioVsock;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.AsynchronousCloseException;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -32,12 +35,24 @@ import java.util.concurrent.locks.ReentrantLock;
  * allowance) the link is dropped whatever is queued: only a peer that lies about what it consumed
  * (fwd_cnt) gets there.
  *
- * <p>Threads: {@link #send} from any thread (queues only). Two daemon threads per link: the reader
- * decodes and delivers in order and is the one that reports {@link Receiver#down}; the writer drains
- * the queue with gathering writes. {@link #close()} first lets the writer finish what is queued (up
- * to {@link VirtioVsock#CLOSE_TIMEOUT_NANOS}), then closes the channel, which ends both: a process that wrote its
- * last bytes and closed its machine expects them to arrive, as a kernel socket delivers what was
- * written before its close.
+ * <p>Writing inline. A packet sent while nothing is queued or being written is written at once by the
+ * thread that sends it, as far as the socket takes it; only what does not fit goes to the writer thread.
+ * On the shared machine that spares a hand-off to another thread per packet and hop (sender to writer,
+ * and in the daemon reader to writer), which was a good part of its cost (docs/benchmarks.md). The
+ * channel is therefore non-blocking once the link starts: an inline write never waits, so a sender,
+ * the daemon's reader of one process among them, is never held up by a peer that is slow to read (what
+ * does not fit waits in the queue, within the bounds above), no cycle of threads waiting on each other's
+ * sockets can form, and an interrupt of a sending thread cannot close the channel (non-blocking I/O is
+ * not interruptible). The reader and the writer wait for readiness with a selector each.
+ *
+ * <p>Threads: {@link #send} from any thread (writes inline or queues; never waits for the peer). Two
+ * daemon threads per link: the reader decodes and delivers in order and is the one that reports
+ * {@link Receiver#down}; the writer writes what an inline write left, then drains the queue with
+ * gathering writes. Frames never interleave: one thread at a time writes, the inline sender or the
+ * writer, and the writer finishes a frame an inline write began before any other. {@link #close()}
+ * first lets everything queued be written (up to {@link VirtioVsock#CLOSE_TIMEOUT_NANOS}), then closes
+ * the channel, which ends both: a process that wrote its last bytes and closed its machine expects them
+ * to arrive, as a kernel socket delivers what was written before its close.
  */
 public final class UnixLink implements PacketLink {
     private static final System.Logger LOG = System.getLogger(UnixLink.class.getName());
@@ -66,6 +81,17 @@ public final class UnixLink implements PacketLink {
     private int queuedControlPackets;
     /** The writer took a batch from outbound and is writing it. Guarded by lock. */
     private boolean writing;
+    /** A sending thread is writing a packet inline. Guarded by lock. */
+    private boolean writingInline;
+    /**
+     * What an inline write left unwritten of its frame (the writer writes it before anything else), and
+     * the packet it belongs to; null when nothing is left. Guarded by lock.
+     */
+    private ByteBuffer[] unfinishedFrame;
+    private Packet unfinishedPacket;
+    /** Where the reader and the writer wait for the channel; set in start. Guarded by lock. */
+    private Selector readable;
+    private Selector writable;
     /** Why the link is going down, once it is. Guarded by lock. */
     private String downReason;
     /** Guarded by lock. */
@@ -94,6 +120,17 @@ public final class UnixLink implements PacketLink {
             if (reader != null) {
                 throw new IllegalStateException("link " + name + " already started");
             }
+            try {
+                channel.configureBlocking(false);
+                readable = Selector.open();
+                writable = Selector.open();
+                channel.register(readable, SelectionKey.OP_READ);
+                channel.register(writable, SelectionKey.OP_WRITE);
+            } catch (IOException e) {
+                closeQuietly(readable);
+                closeQuietly(writable);
+                throw new UncheckedIOException("link " + name + ": cannot wait for its socket", e);
+            }
             reader = Thread.ofPlatform().name("vsock4j-link-" + name + "-rx").daemon(true).unstarted(() -> read(receiver));
             writer = Thread.ofPlatform().name("vsock4j-link-" + name + "-tx").daemon(true).unstarted(this::write);
             reader.start();
@@ -109,6 +146,16 @@ public final class UnixLink implements PacketLink {
         lock.lock();
         try {
             if (downReason != null) {
+                return;
+            }
+            if (writer != null && !writing && !writingInline && unfinishedFrame == null && outbound.isEmpty()) {
+                writingInline = true;
+                lock.unlock();
+                try {
+                    writeInline(packet);
+                } finally {
+                    lock.lock();
+                }
                 return;
             }
             outbound.addLast(packet);
@@ -129,6 +176,45 @@ public final class UnixLink implements PacketLink {
         }
     }
 
+    /**
+     * Writes {@code packet}'s frame as far as the socket takes it now, on the sending thread, and leaves
+     * the rest to the writer. Called with writingInline set and the lock not held; returns with the
+     * lock not held.
+     */
+    private void writeInline(Packet packet) {
+        ByteBuffer[] frame = FrameDecoder.encode(packet);
+        String failure = null;
+        try {
+            channel.write(frame);
+        } catch (IOException e) {
+            failure = "link write failed: " + e.getMessage();
+        }
+        boolean whole = true;
+        for (ByteBuffer b : frame) {
+            whole &= !b.hasRemaining(); // not only the payload's: an RST has none, and its header may not fit
+        }
+        lock.lock();
+        try {
+            writingInline = false;
+            if (failure == null && !whole && downReason == null) {
+                unfinishedFrame = frame;
+                unfinishedPacket = packet;
+            }
+            if (unfinishedFrame != null || !outbound.isEmpty()) {
+                changed.signal(); // what queued meanwhile, or the rest of this frame, is the writer's now
+            } else {
+                written.signalAll();
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (failure != null) {
+            goDown(failure);
+        } else if (whole) {
+            PayloadPool.give(packet.payload);
+        }
+    }
+
     /** Data, whose amount in flight credit bounds: a stream or SEQPACKET RW with payload. */
     private static boolean isData(Packet p) {
         return p.op == VirtioVsock.OP_RW && p.len > 0
@@ -146,12 +232,21 @@ public final class UnixLink implements PacketLink {
         // temporary direct one and copy), so each payload byte is copied once here, into its packet.
         ByteBuffer buf = ByteBuffer.allocateDirect(VirtioVsock.HEADER_SIZE_BYTES + VirtioVsock.MAX_PACKET_PAYLOAD_BYTES);
         String reason;
+        Selector selector = selector(true);
         try {
             while (true) {
                 buf.clear();
-                if (channel.read(buf) < 0) {
+                int n = channel.read(buf);
+                if (n < 0) {
                     reason = decoder.midFrame() ? "peer closed the link in the middle of a frame" : "peer closed the link";
                     break;
+                }
+                if (n == 0) {
+                    if (!awaitReady(selector)) {
+                        reason = null;
+                        break;
+                    }
+                    continue;
                 }
                 buf.flip();
                 Packet p;
@@ -161,12 +256,13 @@ public final class UnixLink implements PacketLink {
             }
         } catch (FrameDecoder.FrameException e) {
             reason = "bad frame from peer: " + e.getMessage();
-        } catch (AsynchronousCloseException e) {
+        } catch (ClosedChannelException e) {
             reason = null;
         } catch (IOException e) {
             reason = "link read failed: " + e.getMessage();
         }
         goDown(reason == null ? "link closed" : reason);
+        closeQuietly(selector); // with the writer's, the channel's deferred close completes
         lock.lock();
         try {
             reason = downReason;
@@ -192,15 +288,16 @@ public final class UnixLink implements PacketLink {
     private void write() {
         List<ByteBuffer> frames = new ArrayList<>();
         List<Packet> packets = new ArrayList<>();
+        Selector selector = selector(false);
         try {
             while (true) {
                 lock.lock();
                 try {
                     writing = false;
-                    if (outbound.isEmpty()) {
+                    if (outbound.isEmpty() && unfinishedFrame == null && !writingInline) {
                         written.signalAll();
                     }
-                    while (outbound.isEmpty() && downReason == null) {
+                    while ((writingInline || outbound.isEmpty() && unfinishedFrame == null) && downReason == null) {
                         changed.awaitUninterruptibly();
                     }
                     if (downReason != null) {
@@ -209,6 +306,12 @@ public final class UnixLink implements PacketLink {
                     writing = true;
                     frames.clear();
                     packets.clear();
+                    if (unfinishedFrame != null) {
+                        frames.addAll(List.of(unfinishedFrame));
+                        packets.add(unfinishedPacket);
+                        unfinishedFrame = null;
+                        unfinishedPacket = null;
+                    }
                     Packet p;
                     for (int i = 0; i < MAX_BATCH_PACKETS && (p = outbound.pollFirst()) != null; i++) {
                         queuedBytes -= cost(p);
@@ -227,15 +330,65 @@ public final class UnixLink implements PacketLink {
                     left += b.remaining();
                 }
                 while (left > 0) {
-                    left -= channel.write(batch);
+                    long n = channel.write(batch);
+                    left -= n;
+                    if (n == 0 && !awaitReady(selector)) {
+                        return;
+                    }
                 }
                 for (Packet written : packets) {
                     PayloadPool.give(written.payload);
                 }
                 packets.clear();
             }
+        } catch (ClosedChannelException e) {
+            goDown("link closed");
         } catch (IOException e) {
             goDown("link write failed: " + e.getMessage());
+        } finally {
+            closeQuietly(selector);
+        }
+    }
+
+    /** The reader's selector, or the writer's. */
+    private Selector selector(boolean forReading) {
+        lock.lock();
+        try {
+            return forReading ? readable : writable;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Waits until the channel is ready for what {@code selector} watches; false once the link is going
+     * down (goDown wakes both selectors).
+     */
+    private boolean awaitReady(Selector selector) throws IOException {
+        if (isDown()) {
+            return false;
+        }
+        selector.select();
+        selector.selectedKeys().clear();
+        return !isDown();
+    }
+
+    private boolean isDown() {
+        lock.lock();
+        try {
+            return downReason != null;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private static void closeQuietly(Selector selector) {
+        if (selector != null) {
+            try {
+                selector.close();
+            } catch (IOException e) {
+                // nothing to do: it was only for waiting
+            }
         }
     }
 
@@ -248,14 +401,21 @@ public final class UnixLink implements PacketLink {
             }
             downReason = reason;
             outbound.clear();
+            unfinishedFrame = null;
+            unfinishedPacket = null;
             queuedBytes = 0;
             queuedControlPackets = 0;
             changed.signalAll();
             written.signalAll();
+            if (readable != null) {
+                readable.wakeup();
+                writable.wakeup();
+            }
         } finally {
             lock.unlock();
         }
         try {
+            // Registered with the selectors, the channel closes for good once both threads closed theirs.
             channel.close();
         } catch (IOException e) {
             // Closing is all we wanted.
@@ -301,7 +461,7 @@ public final class UnixLink implements PacketLink {
             if (writer == null || writer == Thread.currentThread()) {
                 return;
             }
-            while (downReason == null && (writing || !outbound.isEmpty())) {
+            while (downReason == null && (writing || writingInline || unfinishedFrame != null || !outbound.isEmpty())) {
                 long left = deadlineNanos - System.nanoTime();
                 if (left <= 0) {
                     LOG.log(System.Logger.Level.WARNING,

@@ -57,8 +57,9 @@ import java.util.concurrent.ThreadLocalRandom;
  * </ul>
  *
  * <p>Threads: a {@link UnixAcceptor}: one acceptor, one virtual thread per hello; two threads per process's link (its reader
- * runs {@link #packet} and {@link #left} for that process). Tables are guarded by {@code lock}; packets
- * are only queued on links while it is held, never written.
+ * runs {@link #packet} and {@link #left} for that process). Tables are guarded by {@code lock}; a link's
+ * send never waits for its peer (it writes what the socket takes at once and queues the rest), so a
+ * process that is slow to read holds up neither the lock nor the reader passing it a packet.
  */
 public final class SharedMachineDaemon {
     /** Ports tried by one ALLOC (the daemon knows every owner, so this only bounds a full table). */
