@@ -81,11 +81,23 @@ class NcInProcessTest {
     }
 
     /** Waits until the listener has bound its port. */
+    /**
+     * Waits until {@code sockets} sockets are bound. It counts every bound socket, connected ones too, so
+     * a test that listens again after earlier connections first waits for their ports ({@link #awaitNoPorts}).
+     */
     private void awaitListening(int sockets) throws InterruptedException {
         for (int i = 0; i < 500 && machine.boundCount() < sockets; i++) {
             Thread.sleep(10);
         }
         assertThat(machine.boundCount()).as("listening sockets").isGreaterThanOrEqualTo(sockets);
+    }
+
+    /** Waits until every socket so far has let go of its port (a closing connection holds its port a moment). */
+    private void awaitNoPorts() throws InterruptedException {
+        for (int i = 0; i < 500 && machine.boundCount() > 0; i++) {
+            Thread.sleep(10);
+        }
+        assertThat(machine.boundCount()).as("ports still bound").isZero();
     }
 
     /** A stdin that stays open until {@link #close()}, fed by {@link #write}: a terminal, or {@code sleep | nc}. */
@@ -362,6 +374,9 @@ class NcInProcessTest {
         int serverExit = server.exitCode();
         assertThat(serverExit).as(server.err().toString()).isIn(0, 2);
 
+        // Else the closing connection above could pass for the next listener, and the client below
+        // connect before it listens (seen once in CI: the listener then waited for ever for a client).
+        awaitNoPorts();
         Run lone = nc(new OpenStdin(), "-l", "-i", "0.2", "5016");
         awaitListening(1);
         OpenStdin quiet = new OpenStdin();
