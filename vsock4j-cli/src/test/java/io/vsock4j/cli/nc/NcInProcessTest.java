@@ -80,7 +80,6 @@ class NcInProcessTest {
         return stdin(text.getBytes(StandardCharsets.UTF_8));
     }
 
-    /** Waits until the listener has bound its port. */
     /**
      * Waits until {@code sockets} sockets are bound. It counts every bound socket, connected ones too, so
      * a test that listens again after earlier connections first waits for their ports ({@link #awaitNoPorts}).
