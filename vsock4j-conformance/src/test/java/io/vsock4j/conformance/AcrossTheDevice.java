@@ -16,6 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -35,8 +36,9 @@ import static org.assertj.core.api.Assertions.fail;
  * that the host machine kept nothing bound or connected.
  *
  * <p>Every case runs across hosts: none needs CID 1 between its halves (the bind cases bind CID 1 on one
- * side only, a loopback each side has). Used from JUnit's thread; the run happens once, in whichever
- * test comes first.
+ * side only, a loopback each side has). The run happens once, early on a pool thread
+ * ({@link ConformanceTest.Transport#startEarly}) or in whichever test comes first; the tests read its
+ * results on JUnit's thread.
  */
 final class AcrossTheDevice {
     /** The guest's CID, as the device gives it. */
@@ -51,11 +53,15 @@ final class AcrossTheDevice {
     private static final long LEAK_WAIT_MILLIS = 10_000;
 
     private final String series;
-    /** The outputs, once run (JUnit's thread only): the JVM serving, the guest serving, what was left. */
+    /** The one boot with both directions; the fields below are written by it and read after {@code boot.get()}. */
+    private final RunOnce<Void> boot = new RunOnce<>(() -> {
+        run();
+        return null;
+    });
+    /** The outputs: the JVM serving, the guest serving, what was left on the host machine. */
     private String jvmServes;
     private String guestServes;
     private String leftOnHost;
-    private Exception failed;
 
     AcrossTheDevice(String series) {
         this.series = series;
@@ -80,6 +86,11 @@ final class AcrossTheDevice {
             }
 
             @Override
+            public void startEarly(Executor guestRuns) {
+                boot.startOn(guestRuns);
+            }
+
+            @Override
             public Stream<DynamicTest> tests(List<Case> cases) {
                 return Stream.concat(remote.tests(cases), Stream.of(DynamicTest.dynamicTest(
                         name + ": nothing left bound or connected on the JVM's host machine", () -> {
@@ -91,16 +102,7 @@ final class AcrossTheDevice {
     }
 
     private String output(boolean jvmServesIt) throws Exception {
-        if (jvmServes == null && failed == null) {
-            try {
-                run();
-            } catch (Exception | AssertionError e) {
-                failed = e instanceof Exception ex ? ex : new Exception(e);
-            }
-        }
-        if (failed != null) {
-            throw failed;
-        }
+        boot.get();
         return jvmServesIt ? jvmServes : guestServes;
     }
 

@@ -5,6 +5,7 @@ import org.junit.jupiter.api.DynamicTest;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.Executor;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
@@ -15,15 +16,16 @@ import static org.assertj.core.api.Assertions.fail;
 
 /**
  * A transport that runs the whole suite elsewhere (a second JVM, the QEMU guest) and hands back its
- * output: the run happens once, in the first of its tests, and each case's test then checks its own line,
- * PASS, or DIFFERS where the kernel that runs the half a {@link KernelDifference} of the case lies in
- * predates it. Its tests run one after another on JUnit's thread.
+ * output: the run happens once, early on a pool thread when it involves the guest ({@link #startEarly})
+ * or else in the first of its tests, and each case's test then checks its own line, PASS, or DIFFERS
+ * where the kernel that runs the half a {@link KernelDifference} of the case lies in predates it. Its
+ * tests run one after another on JUnit's thread.
  *
  * @param serverSeries "6.1" when the server halves run on a kernel of that series, null for a Java engine
  * @param clientSeries the same for the client halves
- * @param ran          the run's output once it ran (guarded by itself)
+ * @param run          the run, whose result is its output
  */
-record Remote(String name, String serverSeries, String clientSeries, Callable<String> run, String[] ran)
+record Remote(String name, String serverSeries, String clientSeries, RunOnce<String> run)
         implements ConformanceTest.Transport {
     private static final Pattern LINE = Pattern.compile("^(PASS|FAIL|DIFFERS) (\\d+) (.*)$", Pattern.MULTILINE);
 
@@ -33,7 +35,15 @@ record Remote(String name, String serverSeries, String clientSeries, Callable<St
     }
 
     Remote(String name, String serverSeries, String clientSeries, Callable<String> run) {
-        this(name, serverSeries, clientSeries, run, new String[1]);
+        this(name, serverSeries, clientSeries, new RunOnce<>(run));
+    }
+
+    /** Only a run in the guest starts early: it waits on QEMU's one emulated CPU thread, not on this JVM. */
+    @Override
+    public void startEarly(Executor guestRuns) {
+        if (serverSeries != null || clientSeries != null) {
+            run.startOn(guestRuns);
+        }
     }
 
     /** The series of the kernel that runs the half the case's difference lies in, or null. */
@@ -65,19 +75,9 @@ record Remote(String name, String serverSeries, String clientSeries, Callable<St
         assertThat(line).as("verdict").startsWith(expected);
     }
 
-    /** The run's output, from the first call on (a run that threw fails every case with its cause). */
+    /** The run's output; a run that threw fails every case with its cause. */
     private String output() throws Exception {
-        synchronized (ran) {
-            if (ran[0] == null) {
-                try {
-                    ran[0] = run.call();
-                } catch (Exception | AssertionError e) {
-                    ran[0] = "the run failed: " + e;
-                    throw e;
-                }
-            }
-            return ran[0];
-        }
+        return run.get();
     }
 
     static Map<Integer, String> verdictLines(String out) {
