@@ -40,9 +40,10 @@ import java.util.concurrent.TimeUnit;
  * timer enforces {@code CONNECT_TIMEOUT_MILLIS}) and, on {@link Readiness#CONNECTED},
  * {@link SocketHandle#finishConnect}, whose errno exception (ECONNRESET: nobody listens; ETIMEDOUT)
  * fails the connect promise. Reads are MSG_DONTWAIT receives into heap buffers on
- * {@link Readiness#READABLE}; writes are MSG_DONTWAIT sends from heap buffers (direct ones are copied to
- * heap in {@link #filterOutboundMessage}: the engine's payloads are arrays, so a direct buffer would be
- * copied anyway). A send that moves 0 bytes means the peer's credit window is full: the channel stops
+ * {@link Readiness#READABLE}; writes are MSG_DONTWAIT sends from the buffer's own memory, heap or direct:
+ * the Java engine copies either into its payload arrays once, and the kernel's socket takes either without
+ * a copy in the JVM (only a composite of several buffers is first copied into a heap one, in
+ * {@link #filterOutboundMessage}). A send that moves 0 bytes means the peer's credit window is full: the channel stops
  * flushing and waits for {@link Readiness#WRITABLE}, which the peer's CREDIT_UPDATE brings; meanwhile
  * Netty's outbound buffer grows past its high water mark and the channel turns unwritable, so a slow
  * reader holds back its writer end to end. {@link #shutdownOutput()} sends SHUTDOWN(SEND) and
@@ -319,11 +320,14 @@ public final class VsockChannel extends AbstractChannel implements DuplexChannel
         interest.set(interest.bits() | Readiness.READABLE);
     }
 
-    /** Heap buffers go to the socket as they are; anything else is copied into one (see the class comment). */
+    /**
+     * Heap buffers, and direct ones backed by one region of native memory, go to the socket as they are;
+     * anything else (a composite of several) is copied into a heap buffer (see the class comment).
+     */
     @Override
     protected Object filterOutboundMessage(Object msg) {
         if (msg instanceof ByteBuf buf) {
-            if (buf.hasArray()) {
+            if (buf.hasArray() || (buf.isDirect() && buf.nioBufferCount() == 1)) {
                 return buf;
             }
             ByteBuf heap = alloc().heapBuffer(buf.readableBytes());
@@ -355,9 +359,10 @@ public final class VsockChannel extends AbstractChannel implements DuplexChannel
                 in.remove();
                 continue;
             }
-            int sent = readable < GATHER_BELOW_BYTES && in.size() > 1
-                    ? sendGathered(in)
-                    : socket.send(buf.array(), buf.arrayOffset() + buf.readerIndex(), readable, MessageFlags.MSG_DONTWAIT, 0);
+            int sent = readable < GATHER_BELOW_BYTES && in.size() > 1 ? sendGathered(in)
+                    : buf.hasArray() ? socket.send(buf.array(), buf.arrayOffset() + buf.readerIndex(), readable, MessageFlags.MSG_DONTWAIT, 0)
+                    // Direct: the socket reads the native memory itself (a view Netty keeps per buffer, no allocation).
+                    : socket.send(buf.internalNioBuffer(buf.readerIndex(), readable), MessageFlags.MSG_DONTWAIT, 0);
             if (sent == 0) {
                 // The peer's window is full: wait for its CREDIT_UPDATE (WRITABLE) before flushing again.
                 interest.set(interest.bits() | Readiness.WRITABLE);

@@ -299,6 +299,78 @@ class VsockChannelTest {
     }
 
     @Test
+    void directAndCompositeBuffersCutShortByTheWindowArriveWholeAndInOrder() throws Exception {
+        // Direct buffers (sent from their native memory), composite ones (copied to heap first) and heap
+        // ones, to a reader that does not read yet: sends the window cuts short must resume where they
+        // stopped. 100 KiB each, so the 256 KiB window cuts the third, a direct one, at 56 KiB.
+        CompletableFuture<Channel> child = new CompletableFuture<>();
+        Collector received = new Collector();
+        track(new ServerBootstrap().group(group).channel(VsockServerChannel.class)
+                .childOption(ChannelOption.AUTO_READ, false)
+                .childHandler(new ChannelInitializer<VsockChannel>() {
+                    @Override
+                    protected void initChannel(VsockChannel ch) {
+                        ch.pipeline().addLast(received);
+                        child.complete(ch);
+                    }
+                }).bind(VsockAddress.of(VsockAddress.CID_ANY, 5010)).sync().channel());
+        VsockChannel client = track((VsockChannel) client(new ChannelInboundHandlerAdapter())
+                .connect(VsockAddress.local(5010)).sync().channel());
+        Channel reader = child.get(10, TimeUnit.SECONDS);
+
+        CRC32 sentCrc = new CRC32();
+        List<ByteBuf> written = new ArrayList<>();
+        long sent = client.eventLoop().submit(() -> {
+            long n = 0;
+            for (int i = 0; client.isWritable(); i++) {
+                byte[] chunk = new byte[100 * 1024];
+                random.nextBytes(chunk);
+                sentCrc.update(chunk);
+                n += chunk.length;
+                ByteBuf buf = switch (i % 5) {
+                    case 0, 1, 2 -> client.alloc().directBuffer(chunk.length).writeBytes(chunk);
+                    case 3 -> client.alloc().compositeDirectBuffer()
+                            .addComponent(true, client.alloc().directBuffer().writeBytes(chunk, 0, chunk.length / 2))
+                            .addComponent(true, Unpooled.wrappedBuffer(chunk, chunk.length / 2, chunk.length - chunk.length / 2));
+                    default -> Unpooled.wrappedBuffer(chunk);
+                };
+                written.add(buf);
+                client.writeAndFlush(buf);
+            }
+            return n;
+        }).get(30, TimeUnit.SECONDS);
+        assertThat(sent).as("bytes written before the channel turned unwritable").isGreaterThan(WINDOW_BYTES);
+
+        received.expected = sent;
+        reader.config().setAutoRead(true);
+        assertThat(received.complete.get(30, TimeUnit.SECONDS)).isEqualTo(sentCrc.getValue());
+        assertThat(received.bytes.get()).isEqualTo(sent);
+        assertThat(client.eventLoop().submit(() -> written.stream().allMatch(b -> b.refCnt() == 0)).get(10, TimeUnit.SECONDS))
+                .as("every written buffer released once sent").isTrue();
+    }
+
+    @Test
+    void aDirectBufferGoesToTheSocketAsItIsAndOnlyACompositeIsCopied() throws Exception {
+        echoServer(5011, false);
+        VsockChannel client = track((VsockChannel) client(new ChannelInboundHandlerAdapter())
+                .connect(VsockAddress.local(5011)).sync().channel());
+        ByteBuf direct = client.alloc().directBuffer(16).writeLong(1);
+        ByteBuf composite = client.alloc().compositeDirectBuffer()
+                .addComponent(true, client.alloc().directBuffer(8).writeLong(2))
+                .addComponent(true, client.alloc().directBuffer(8).writeLong(3));
+        try {
+            assertThat(client.filterOutboundMessage(direct)).isSameAs(direct);
+            Object copied = client.filterOutboundMessage(composite); // releases the composite
+            assertThat(copied).isInstanceOf(ByteBuf.class).isNotSameAs(composite);
+            assertThat(((ByteBuf) copied).hasArray()).isTrue();
+            assertThat(((ByteBuf) copied).getLong(8)).isEqualTo(3);
+            ReferenceCountUtil.release(copied);
+        } finally {
+            direct.release();
+        }
+    }
+
+    @Test
     void shutdownOutputIsTheReadersEofAndWithHalfClosureTheReaderStillAnswers() throws Exception {
         echoServer(5004, true); // echoes, and closes after the echo once its input is shut
         Collector got = new Collector();
