@@ -25,7 +25,8 @@ import java.net.InetSocketAddress;
  * over Netty's own NIO TCP on 127.0.0.1, in the same fork (issue #15's performance item;
  * scripts/bench/bench-netty-grpc.sh). {@code stream}: 16 MiB written in 64 KiB buffers, the operation
  * ending when all of it came back, so the rate counts bytes moved both ways. {@code roundTrip}: 64 bytes
- * out and back, sampled for the median.
+ * out and back, sampled for the median. {@code -p buffers=direct} has the client write direct buffers on
+ * either transport.
  */
 @State(Scope.Benchmark)
 @Warmup(iterations = 3, time = 2)
@@ -35,6 +36,10 @@ public class NettyEcho extends NettyEchoMeasures {
     @Param({"vsock", "tcp"})
     public String transport;
 
+    /** What the client writes: "preferred", the kind its channel's allocator prefers, or "direct". */
+    @Param({"preferred"})
+    public String buffers;
+
     private Machine machine;
 
     @Setup
@@ -42,10 +47,10 @@ public class NettyEcho extends NettyEchoMeasures {
         if (transport.equals("vsock")) {
             machine = Machines.loopback();
             pair = new NettyEchoPair(VsockIoHandler.newFactory(machine), VsockServerChannel.class, VsockChannel.class,
-                    VsockAddress.of(VsockAddress.CID_ANY, 5000), VsockAddress.local(5000));
+                    VsockAddress.of(VsockAddress.CID_ANY, 5000), VsockAddress.local(5000), buffers.equals("direct"));
         } else {
             pair = new NettyEchoPair(NioIoHandler.newFactory(), NioServerSocketChannel.class, NioSocketChannel.class,
-                    new InetSocketAddress("127.0.0.1", 0), null);
+                    new InetSocketAddress("127.0.0.1", 0), null, buffers.equals("direct"));
         }
     }
 

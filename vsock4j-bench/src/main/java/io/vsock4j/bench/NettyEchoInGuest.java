@@ -39,10 +39,10 @@ public class NettyEchoInGuest extends NettyEchoMeasures {
     public void setUp() throws Exception {
         if (transport.equals("kernel")) {
             pair = new NettyEchoPair(VsockIoHandler.newFactory(Vsock.provider("kernel")), VsockServerChannel.class,
-                    VsockChannel.class, VsockAddress.of(VsockAddress.CID_ANY, 5000), VsockAddress.local(5000));
+                    VsockChannel.class, VsockAddress.of(VsockAddress.CID_ANY, 5000), VsockAddress.local(5000), false);
         } else {
             pair = new NettyEchoPair(EpollIoHandler.newFactory(), EpollServerSocketChannel.class, EpollSocketChannel.class,
-                    new InetSocketAddress("127.0.0.1", 0), null);
+                    new InetSocketAddress("127.0.0.1", 0), null, false);
         }
     }
 

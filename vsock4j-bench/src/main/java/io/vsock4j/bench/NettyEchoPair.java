@@ -20,7 +20,7 @@ import java.util.concurrent.locks.LockSupport;
  * name: a server that writes back what it reads, a client whose handler counts what came back, each on
  * an event loop of its own (as two processes would have), and the client's 64 KiB and 64-byte buffers,
  * taken from its channel's allocator (the kind each transport prefers: heap for vsock, direct for
- * NIO and epoll). The benchmark thread runs {@link #stream} and {@link #roundTrip}; the client's loop
+ * NIO and epoll) or, when asked, direct whatever the transport prefers. The benchmark thread runs {@link #stream} and {@link #roundTrip}; the client's loop
  * counts and unparks it.
  */
 final class NettyEchoPair {
@@ -64,10 +64,11 @@ final class NettyEchoPair {
 
     /**
      * Binds the echo server on {@code listen} and connects the client to {@code connect}, or to where the
-     * server is bound when that is null (TCP's ephemeral port).
+     * server is bound when that is null (TCP's ephemeral port). With {@code direct}, the client writes
+     * direct buffers; otherwise the kind its channel's allocator prefers.
      */
     NettyEchoPair(IoHandlerFactory loops, Class<? extends ServerChannel> serverType, Class<? extends Channel> clientType,
-                  SocketAddress listen, SocketAddress connect) throws InterruptedException {
+                  SocketAddress listen, SocketAddress connect, boolean direct) throws InterruptedException {
         serverLoop = new MultiThreadIoEventLoopGroup(1, loops);
         clientLoop = new MultiThreadIoEventLoopGroup(1, loops);
         server = new ServerBootstrap().group(serverLoop).channel(serverType)
@@ -85,8 +86,8 @@ final class NettyEchoPair {
                 .bind(listen).sync().channel();
         client = new Bootstrap().group(clientLoop).channel(clientType).handler(counter)
                 .connect(connect != null ? connect : server.localAddress()).sync().channel();
-        chunk = client.alloc().buffer(CHUNK_BYTES).writeZero(CHUNK_BYTES);
-        ping = client.alloc().buffer(PING_BYTES).writeZero(PING_BYTES);
+        chunk = (direct ? client.alloc().directBuffer(CHUNK_BYTES) : client.alloc().buffer(CHUNK_BYTES)).writeZero(CHUNK_BYTES);
+        ping = (direct ? client.alloc().directBuffer(PING_BYTES) : client.alloc().buffer(PING_BYTES)).writeZero(PING_BYTES);
     }
 
     /** Writes {@link #STREAM_BYTES} in 64 KiB buffers and waits until all of it came back. */
