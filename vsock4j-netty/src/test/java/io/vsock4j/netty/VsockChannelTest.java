@@ -247,11 +247,9 @@ class VsockChannelTest {
         assertThat(machine.connectionCount()).isEqualTo(2 * count);
     }
 
-    @Test
-    void aReaderThatStopsReadingTurnsTheWriterUnwritableAndItsCreditUpdateTurnsItWritableAgain() throws Exception {
-        // The server's child does not read (autoRead off): the window fills, then Netty's outbound buffer.
+    /** A server on {@code port} whose child does not read until told (autoRead off); {@code received} collects what it then reads. */
+    private CompletableFuture<Channel> nonReadingServer(int port, Collector received) throws InterruptedException {
         CompletableFuture<Channel> child = new CompletableFuture<>();
-        Collector received = new Collector();
         track(new ServerBootstrap().group(group).channel(VsockServerChannel.class)
                 .childOption(ChannelOption.AUTO_READ, false)
                 .childHandler(new ChannelInitializer<VsockChannel>() {
@@ -260,7 +258,15 @@ class VsockChannelTest {
                         ch.pipeline().addLast(received);
                         child.complete(ch);
                     }
-                }).bind(VsockAddress.of(VsockAddress.CID_ANY, 5003)).sync().channel());
+                }).bind(VsockAddress.of(VsockAddress.CID_ANY, port)).sync().channel());
+        return child;
+    }
+
+    @Test
+    void aReaderThatStopsReadingTurnsTheWriterUnwritableAndItsCreditUpdateTurnsItWritableAgain() throws Exception {
+        // The server's child does not read (autoRead off): the window fills, then Netty's outbound buffer.
+        Collector received = new Collector();
+        CompletableFuture<Channel> child = nonReadingServer(5003, received);
         CountDownLatch writableAgain = new CountDownLatch(1);
         Channel client = track(client(new ChannelInboundHandlerAdapter() {
             @Override
@@ -303,17 +309,8 @@ class VsockChannelTest {
         // Direct buffers (sent from their native memory), composite ones (copied to heap first) and heap
         // ones, to a reader that does not read yet: sends the window cuts short must resume where they
         // stopped. 100 KiB each, so the 256 KiB window cuts the third, a direct one, at 56 KiB.
-        CompletableFuture<Channel> child = new CompletableFuture<>();
         Collector received = new Collector();
-        track(new ServerBootstrap().group(group).channel(VsockServerChannel.class)
-                .childOption(ChannelOption.AUTO_READ, false)
-                .childHandler(new ChannelInitializer<VsockChannel>() {
-                    @Override
-                    protected void initChannel(VsockChannel ch) {
-                        ch.pipeline().addLast(received);
-                        child.complete(ch);
-                    }
-                }).bind(VsockAddress.of(VsockAddress.CID_ANY, 5010)).sync().channel());
+        CompletableFuture<Channel> child = nonReadingServer(5010, received);
         VsockChannel client = track((VsockChannel) client(new ChannelInboundHandlerAdapter())
                 .connect(VsockAddress.local(5010)).sync().channel());
         Channel reader = child.get(10, TimeUnit.SECONDS);
