@@ -44,13 +44,18 @@ public class NettyEcho extends NettyEchoMeasures {
 
     @Setup
     public void setUp() throws Exception {
+        boolean direct = switch (buffers) {
+            case "preferred" -> false;
+            case "direct" -> true;
+            default -> throw new IllegalArgumentException("-p buffers=" + buffers + ": preferred or direct");
+        };
         if (transport.equals("vsock")) {
             machine = Machines.loopback();
             pair = new NettyEchoPair(VsockIoHandler.newFactory(machine), VsockServerChannel.class, VsockChannel.class,
-                    VsockAddress.of(VsockAddress.CID_ANY, 5000), VsockAddress.local(5000), buffers.equals("direct"));
+                    VsockAddress.of(VsockAddress.CID_ANY, 5000), VsockAddress.local(5000), direct);
         } else {
             pair = new NettyEchoPair(NioIoHandler.newFactory(), NioServerSocketChannel.class, NioSocketChannel.class,
-                    new InetSocketAddress("127.0.0.1", 0), null, buffers.equals("direct"));
+                    new InetSocketAddress("127.0.0.1", 0), null, direct);
         }
     }
 

@@ -14,14 +14,15 @@ import io.netty.channel.ServerChannel;
 import java.net.SocketAddress;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.IntFunction;
 
 /**
  * The Netty echo that {@link NettyEcho} and {@link NettyEchoInGuest} time, on whichever transport they
  * name: a server that writes back what it reads, a client whose handler counts what came back, each on
  * an event loop of its own (as two processes would have), and the client's 64 KiB and 64-byte buffers,
  * taken from its channel's allocator (the kind each transport prefers: heap for vsock, direct for
- * NIO and epoll) or, when asked, direct whatever the transport prefers. The benchmark thread runs {@link #stream} and {@link #roundTrip}; the client's loop
- * counts and unparks it.
+ * NIO and epoll) or, when asked, direct whatever the transport prefers. The benchmark thread runs
+ * {@link #stream} and {@link #roundTrip}; the client's loop counts and unparks it.
  */
 final class NettyEchoPair {
     static final int CHUNK_BYTES = 64 * 1024;
@@ -86,8 +87,9 @@ final class NettyEchoPair {
                 .bind(listen).sync().channel();
         client = new Bootstrap().group(clientLoop).channel(clientType).handler(counter)
                 .connect(connect != null ? connect : server.localAddress()).sync().channel();
-        chunk = (direct ? client.alloc().directBuffer(CHUNK_BYTES) : client.alloc().buffer(CHUNK_BYTES)).writeZero(CHUNK_BYTES);
-        ping = (direct ? client.alloc().directBuffer(PING_BYTES) : client.alloc().buffer(PING_BYTES)).writeZero(PING_BYTES);
+        IntFunction<ByteBuf> buffer = direct ? client.alloc()::directBuffer : client.alloc()::buffer;
+        chunk = buffer.apply(CHUNK_BYTES).writeZero(CHUNK_BYTES);
+        ping = buffer.apply(PING_BYTES).writeZero(PING_BYTES);
     }
 
     /** Writes {@link #STREAM_BYTES} in 64 KiB buffers and waits until all of it came back. */

@@ -54,7 +54,10 @@ class ConformanceTest {
 
         Stream<DynamicTest> tests(List<Case> cases);
 
-        /** Starts the transport's run on {@code guestRuns} now, for those that run in the guest; the rest run in their tests. */
+        /**
+         * Starts the transport's run on {@code guestRuns} now, for those that run in the guest; the rest run
+         * in their tests.
+         */
         default void startEarly(Executor guestRuns) {
         }
     }
@@ -67,7 +70,8 @@ class ConformanceTest {
         List<Transport> selected = TRANSPORTS.stream()
                 .filter(t -> words.isEmpty() || words.stream().anyMatch(t.name()::contains)).toList();
         assertThat(selected).as("transports matching -Dvsock4j.conformance.transports=" + only).isNotEmpty();
-        ExecutorService guestRuns = Executors.newFixedThreadPool(GUEST_RUNS_AT_ONCE, Thread.ofPlatform().daemon().name("guest-run-", 1).factory());
+        ExecutorService guestRuns = Executors.newFixedThreadPool(GUEST_RUNS_AT_ONCE,
+                Thread.ofPlatform().daemon().name("guest-run-", 1).factory());
         selected.forEach(t -> t.startEarly(guestRuns));
         guestRuns.shutdown(); // what was queued still runs; the threads end after it
         return selected.stream().map(t -> DynamicContainer.dynamicContainer(t.name(), t.tests(cases)));

@@ -17,7 +17,10 @@ final class RunOnce<T> {
         this.task = new FutureTask<>(run);
     }
 
-    /** Queues the run on {@code pool}; a run that has started by then (or starts first in {@link #get}) is not repeated. */
+    /**
+     * Queues the run on {@code pool}; a run that has started by then (or starts first in {@link #get}) is
+     * not repeated.
+     */
     void startOn(Executor pool) {
         pool.execute(task);
     }

@@ -43,8 +43,8 @@ import java.util.concurrent.TimeUnit;
  * {@link Readiness#READABLE}; writes are MSG_DONTWAIT sends from the buffer's own memory, heap or direct:
  * the Java engine copies either into its payload arrays once, and the kernel's socket takes either without
  * a copy in the JVM (only a composite of several buffers is first copied into a heap one, in
- * {@link #filterOutboundMessage}). A send that moves 0 bytes means the peer's credit window is full: the channel stops
- * flushing and waits for {@link Readiness#WRITABLE}, which the peer's CREDIT_UPDATE brings; meanwhile
+ * {@link #filterOutboundMessage}). A send that moves 0 bytes means the peer's credit window is full: the
+ * channel stops flushing and waits for {@link Readiness#WRITABLE}, which the peer's CREDIT_UPDATE brings; meanwhile
  * Netty's outbound buffer grows past its high water mark and the channel turns unwritable, so a slow
  * reader holds back its writer end to end. {@link #shutdownOutput()} sends SHUTDOWN(SEND) and
  * {@link #shutdownInput()} SHUTDOWN(RCV); the peer's SHUTDOWN(SEND) reads as EOF, which raises
@@ -359,10 +359,16 @@ public final class VsockChannel extends AbstractChannel implements DuplexChannel
                 in.remove();
                 continue;
             }
-            int sent = readable < GATHER_BELOW_BYTES && in.size() > 1 ? sendGathered(in)
-                    : buf.hasArray() ? socket.send(buf.array(), buf.arrayOffset() + buf.readerIndex(), readable, MessageFlags.MSG_DONTWAIT, 0)
-                    // Direct: the socket reads the native memory itself (a view Netty keeps per buffer, no allocation).
-                    : socket.send(buf.internalNioBuffer(buf.readerIndex(), readable), MessageFlags.MSG_DONTWAIT, 0);
+            int sent;
+            if (readable < GATHER_BELOW_BYTES && in.size() > 1) {
+                sent = sendGathered(in);
+            } else if (buf.hasArray()) {
+                sent = socket.send(buf.array(), buf.arrayOffset() + buf.readerIndex(), readable,
+                        MessageFlags.MSG_DONTWAIT, 0);
+            } else {
+                // Direct: the socket reads the native memory itself (a view Netty keeps per buffer, no allocation).
+                sent = socket.send(buf.internalNioBuffer(buf.readerIndex(), readable), MessageFlags.MSG_DONTWAIT, 0);
+            }
             if (sent == 0) {
                 // The peer's window is full: wait for its CREDIT_UPDATE (WRITABLE) before flushing again.
                 interest.set(interest.bits() | Readiness.WRITABLE);
