@@ -36,7 +36,9 @@ class CliInGuestIT {
         Path log = results.resolve("guest-output.log");
         Path script = Path.of("src", "test", "guest", "cli-in-guest.sh").toAbsolutePath();
         Process p = new ProcessBuilder(root.resolve("guest/run.sh").toString(), "--retry-jvm-crash", "2", "--timeout", "" + GUEST_TIMEOUT_SECONDS,
-                "--share", results.toString(), "--", "bash", script.toString(), launcher.toString(), results.toString())
+                "--share", results.toString(),
+                "--env", "VSOCK4J_JAVA_OPTS=-Xint -XX:+UseSerialGC", // interpreted: guest/README.md, "JVMs in the guest"
+                "--", "bash", script.toString(), launcher.toString(), results.toString())
                 .redirectErrorStream(true).redirectOutput(log.toFile()).start();
         if (!p.waitFor(GUEST_TIMEOUT_SECONDS + 120, TimeUnit.SECONDS)) {
             p.destroyForcibly();

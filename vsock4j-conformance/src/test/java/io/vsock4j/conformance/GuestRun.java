@@ -29,7 +29,8 @@ final class GuestRun {
         Path root = repositoryRoot();
         Path log = Path.of("target", "conformance-kernel-" + series + ".log").toAbsolutePath();
         Files.createDirectories(log.getParent());
-        String java = "ulimit -n 65536 && exec java --enable-native-access=ALL-UNNAMED"
+        // C1 only, the fastest here under TCG (guest/README.md, "JVMs in the guest").
+        String java = "ulimit -n 65536 && exec java --enable-native-access=ALL-UNNAMED -XX:TieredStopAtLevel=1"
                 + " -Djdk.virtualThreadScheduler.parallelism=2 -Djdk.virtualThreadScheduler.maxPoolSize=2"
                 + " -cp \"$0\" " + SuiteMain.class.getName() + " kernel " + ConformanceSuite.DEFAULT_BASE_PORT;
         ProcessBuilder pb = new ProcessBuilder(root.resolve("guest/run.sh").toString(), "--retry-jvm-crash", "2",

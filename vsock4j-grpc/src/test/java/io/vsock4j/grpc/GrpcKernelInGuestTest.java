@@ -28,7 +28,8 @@ class GrpcKernelInGuestTest {
         Path root = repositoryRoot();
         Path log = Path.of("target", "grpc-kernel-guest.log").toAbsolutePath();
         Files.createDirectories(log.getParent());
-        String java = "exec java --enable-native-access=ALL-UNNAMED -cp \"$0\" " + KernelGrpcGuestMain.class.getName();
+        // C1 only, the fastest here under TCG (guest/README.md, "JVMs in the guest").
+        String java = "exec java --enable-native-access=ALL-UNNAMED -XX:TieredStopAtLevel=1 -cp \"$0\" " + KernelGrpcGuestMain.class.getName();
         List<String> command = List.of(root.resolve("guest/run.sh").toString(), "--retry-jvm-crash", "2",
                 "--timeout", Integer.toString(GUEST_TIMEOUT_SECONDS), "--", "bash", "-c", java, guestClassPath());
         Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();

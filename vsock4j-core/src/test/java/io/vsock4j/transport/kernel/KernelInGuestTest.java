@@ -39,7 +39,8 @@ class KernelInGuestTest {
         Path log = dir.resolve("guest-output.log");
         Files.deleteIfExists(results);
         String classPath = guestClassPath();
-        String java = "ulimit -n 65536 && exec java --enable-native-access=ALL-UNNAMED"
+        // C1 only, the fastest here under TCG (guest/README.md, "JVMs in the guest").
+        String java = "ulimit -n 65536 && exec java --enable-native-access=ALL-UNNAMED -XX:TieredStopAtLevel=1"
                 + " -Djdk.virtualThreadScheduler.parallelism=2 -Djdk.virtualThreadScheduler.maxPoolSize=2"
                 + " -cp \"$0\" io.vsock4j.transport.kernel.GuestMain \"$1\"";
         List<String> command = List.of(root.resolve("guest/run.sh").toString(), "--retry-jvm-crash", "2", "--timeout", Integer.toString(GUEST_TIMEOUT_SECONDS),
