@@ -7,9 +7,12 @@
 #   TCP -> vsock: vsock proxy --tcp-listen 19010 --to 1:7410   socat TCP-LISTEN:19000,fork VSOCK-CONNECT:1:7510
 # The same source (socat reading BYTES of /dev/zero, without head's pipe: every copy counts under TCG)
 # and sink (socat to /dev/null) for all, 128 KiB socat buffers everywhere; a rate is BYTES over the time until the sink has everything. Each
-# round runs the four in turn (proxy, socat, proxy, socat); two warm-up transfers per proxy first, for the
+# round runs each direction by every relay in turn (proxy, socat, the two C relays); two warm-up transfers per proxy first, for the
 # JIT. Per transfer it also reads the CPU the relay process used (the socat listener's children included)
 # and how busy the guest's vCPUs were, and at the end each proxy JVM's busiest threads.
+# Two yardsticks run the same relays in the same rounds: scripts/bench/relay_c.c, the smallest relay in C
+# (a thread per direction, 128 KiB steps), once by read/write ("C relay, read/write") and once by splice
+# through a pipe ("C relay, splice"); gcc builds it here first.
 # Environment: VSOCK4J_GUEST_TCG_THREAD (run.sh's default, single, unless set), VSOCK4J_BENCH_JAVA_OPTS
 # (extra JVM options for the proxies; -XX:TieredStopAtLevel=1 keeps C2, whose compiles take minutes of
 # emulated CPU here, from running through the measured rounds: docs/benchmarks.md has both).
@@ -20,10 +23,12 @@ rounds=${2:-5}
 out="$root/vsock4j-cli/target/bench-proxy-guest"
 mkdir -p "$out"
 rm -f "$out/guest.txt"
+gcc -O2 -Wall -pthread -o "$out/relay_c" "$root/scripts/bench/relay_c.c"
 "$root/vsock" --help > /dev/null # builds the launcher's jar if the sources changed: the guest cannot
 cat > "$out/guest.sh" <<GUEST
 set -u
 vsock=$root/vsock
+relay_c=$out/relay_c
 bytes=$bytes
 rounds=$rounds
 GUEST
@@ -45,6 +50,10 @@ printf 'allowlist:\n- {address: 127.0.0.1, port: 19011}\n' > /tmp/allow.yaml
 "$vsock" --transport kernel proxy --tcp-listen 127.0.0.1:19010 --to 1:7410 2> /tmp/p-t2v.err & p_t2v=$!
 socat -b 131072 VSOCK-LISTEN:7500,fork TCP:127.0.0.1:19001 & s_v2t=$!
 socat -b 131072 TCP-LISTEN:19000,fork,reuseaddr VSOCK-CONNECT:1:7510 & s_t2v=$!
+"$relay_c" copy v2t 7600 19021 2> /dev/null & c_v2t=$!
+"$relay_c" copy t2v 19020 7610 2> /dev/null & c_t2v=$!
+"$relay_c" splice v2t 7700 19031 2> /dev/null & z_v2t=$!
+"$relay_c" splice t2v 19030 7710 2> /dev/null & z_t2v=$!
 start=$SECONDS
 until grep -q "vsock proxy:" /tmp/p-v2t.err && grep -q "vsock proxy:" /tmp/p-t2v.err; do
   kill -0 $p_v2t $p_t2v || { echo "a proxy died:"; cat /tmp/p-v2t.err /tmp/p-t2v.err; exit 1; }
@@ -62,6 +71,10 @@ xfer() {
     v2t-socat) sink="TCP-LISTEN:19001,reuseaddr" src="VSOCK-CONNECT:1:7500" ;;
     t2v-proxy) sink="VSOCK-LISTEN:7410" src="TCP:127.0.0.1:19010" ;;
     t2v-socat) sink="VSOCK-LISTEN:7510" src="TCP:127.0.0.1:19000" ;;
+    v2t-ccopy) sink="TCP-LISTEN:19021,reuseaddr" src="VSOCK-CONNECT:1:7600" ;;
+    t2v-ccopy) sink="VSOCK-LISTEN:7610" src="TCP:127.0.0.1:19020" ;;
+    v2t-csplice) sink="TCP-LISTEN:19031,reuseaddr" src="VSOCK-CONNECT:1:7700" ;;
+    t2v-csplice) sink="VSOCK-LISTEN:7710" src="TCP:127.0.0.1:19030" ;;
   esac
   socat -b 131072 -u "$sink" OPEN:/dev/null,wronly & local sinkpid=$!
   local port=${sink#*:}; port=${port%%,*}
@@ -87,8 +100,12 @@ done
 for r in $(seq 1 "$rounds"); do
   echo "round $r $(xfer v2t-proxy $p_v2t)"
   echo "round $r $(xfer v2t-socat $s_v2t)"
+  echo "round $r $(xfer v2t-ccopy $c_v2t)"
+  echo "round $r $(xfer v2t-csplice $z_v2t)"
   echo "round $r $(xfer t2v-proxy $p_t2v)"
   echo "round $r $(xfer t2v-socat $s_t2v)"
+  echo "round $r $(xfer t2v-ccopy $c_t2v)"
+  echo "round $r $(xfer t2v-csplice $z_t2v)"
 done
 for p in $p_v2t $p_t2v; do
   echo "threads of $(head -c 60 /tmp/p-$([ $p = $p_v2t ] && echo v2t || echo t2v).err | tr -d '\n'), CPU seconds since start:"
@@ -96,7 +113,7 @@ for p in $p_v2t $p_t2v; do
     awk '{ name = $0; sub(/^[^(]*\(/, "", name); sub(/\).*$/, "", name); sub(/^.*\) /, ""); printf "  %7.2f %s\n", ($12 + $13) / 100, name }' "$t/stat" 2> /dev/null
   done | sort -rn | head -n 6
 done
-kill $p_v2t $p_t2v $s_v2t $s_t2v
+kill $p_v2t $p_t2v $s_v2t $s_t2v $c_v2t $c_t2v $z_v2t $z_t2v
 wait $p_v2t $p_t2v 2> /dev/null || true # the proxies' shutdown runs (a flight recording asked for in VSOCK4J_BENCH_JAVA_OPTS is written then)
 GUEST
 echo "host load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -116,13 +133,13 @@ print("| relay | by | median MiB/s | min | max | relay CPU | of it JIT, GC | gue
 print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 for relay, label in (("v2t", "vsock -> TCP"), ("t2v", "TCP -> vsock")):
     socat = statistics.median(x[0] for x in rates.get(relay + "-socat", [(float("nan"),)]))
-    for by in ("socat", "proxy"):
+    for by in ("socat", "proxy", "ccopy", "csplice"):
         xs = rates.get(relay + "-" + by)
         if not xs:
             continue
         med = statistics.median(x[0] for x in xs)
         m = lambda i: statistics.median(x[i] for x in xs)
         print("| %s | %s | %.1f | %.1f | %.1f | %d %% | %d %%, %d %% | %d %% | %.2f |" % (
-            label, "vsock proxy" if by == "proxy" else "socat", med, min(x[0] for x in xs), max(x[0] for x in xs),
+            label, {"socat": "socat", "proxy": "vsock proxy", "ccopy": "C relay, read/write", "csplice": "C relay, splice"}[by], med, min(x[0] for x in xs), max(x[0] for x in xs),
             m(1), m(3), m(4), m(2), med / socat))
 PY
