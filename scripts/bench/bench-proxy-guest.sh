@@ -6,9 +6,9 @@
 #   vsock -> TCP: vsock proxy 7400 127.0.0.1 19011            socat VSOCK-LISTEN:7500,fork TCP:127.0.0.1:19001
 #   TCP -> vsock: vsock proxy --tcp-listen 19010 --to 1:7410   socat TCP-LISTEN:19000,fork VSOCK-CONNECT:1:7510
 # The same source (socat reading BYTES of /dev/zero, without head's pipe: every copy counts under TCG)
-# and sink (socat to /dev/null) for all, 128 KiB socat buffers everywhere; a rate is BYTES over the time until the sink has everything. Each
-# round runs each direction by every relay in turn (proxy, socat, the two C relays); two warm-up transfers per proxy first, for the
-# JIT. Per transfer it also reads the CPU the relay process used (the socat listener's children included)
+# and sink (socat to /dev/null) for all, 128 KiB socat buffers everywhere; a rate is BYTES over the time
+# until the sink has everything. Each round runs each direction by every relay in turn (proxy, socat, the
+# two C relays); two warm-up transfers per proxy first, for the JIT. Per transfer it also reads the CPU the relay process used (the socat listener's children included)
 # and how busy the guest's vCPUs were, and at the end each proxy JVM's busiest threads.
 # Two yardsticks run the same relays in the same rounds: scripts/bench/relay_c.c, the smallest relay in C
 # (a thread per direction, 128 KiB steps), once by read/write ("C relay, read/write") and once by splice

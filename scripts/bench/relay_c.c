@@ -92,32 +92,38 @@ static void *pump(void *arg) {
     return NULL;
 }
 
+/* TCP is always 127.0.0.1; vsock takes the CID given (VMADDR_CID_ANY to listen, VMADDR_CID_LOCAL to dial). */
+static socklen_t address(int family, int port, unsigned int vsock_cid, struct sockaddr_storage *a) {
+    memset(a, 0, sizeof *a);
+    if (family == AF_INET) {
+        struct sockaddr_in *in = (struct sockaddr_in *)a;
+        in->sin_family = AF_INET;
+        in->sin_port = htons(port);
+        in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        return sizeof *in;
+    }
+    struct sockaddr_vm *vm = (struct sockaddr_vm *)a;
+    vm->svm_family = AF_VSOCK;
+    vm->svm_port = port;
+    vm->svm_cid = vsock_cid;
+    return sizeof *vm;
+}
+
 static int listener(int family, int port) {
+    struct sockaddr_storage a;
     int s = socket(family, SOCK_STREAM, 0), one = 1;
     if (s < 0) die("socket");
-    if (family == AF_INET) {
-        setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-        if (bind(s, (struct sockaddr *)&a, sizeof a)) die("bind tcp");
-    } else {
-        struct sockaddr_vm a = {.svm_family = AF_VSOCK, .svm_port = port, .svm_cid = VMADDR_CID_ANY};
-        if (bind(s, (struct sockaddr *)&a, sizeof a)) die("bind vsock");
-    }
+    if (family == AF_INET) setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(s, (struct sockaddr *)&a, address(family, port, VMADDR_CID_ANY, &a))) die("bind");
     if (listen(s, 64)) die("listen");
     return s;
 }
 
 static int dial(int family, int port) {
-    int s = socket(family, SOCK_STREAM, 0), r;
+    struct sockaddr_storage a;
+    int s = socket(family, SOCK_STREAM, 0);
     if (s < 0) die("socket");
-    if (family == AF_INET) {
-        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-        r = connect(s, (struct sockaddr *)&a, sizeof a);
-    } else {
-        struct sockaddr_vm a = {.svm_family = AF_VSOCK, .svm_port = port, .svm_cid = VMADDR_CID_LOCAL};
-        r = connect(s, (struct sockaddr *)&a, sizeof a);
-    }
-    if (r) die("connect");
+    if (connect(s, (struct sockaddr *)&a, address(family, port, VMADDR_CID_LOCAL, &a))) die("connect");
     return s;
 }
 

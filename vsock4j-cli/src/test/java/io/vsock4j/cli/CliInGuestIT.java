@@ -37,7 +37,7 @@ class CliInGuestIT {
         Path script = Path.of("src", "test", "guest", "cli-in-guest.sh").toAbsolutePath();
         Process p = new ProcessBuilder(root.resolve("guest/run.sh").toString(), "--retry-jvm-crash", "2", "--timeout", "" + GUEST_TIMEOUT_SECONDS,
                 "--share", results.toString(),
-                "--env", "VSOCK4J_JAVA_OPTS=-Xint -XX:+UseSerialGC", // interpreted: guest/README.md, "JVMs in the guest"
+                "--env", GuestLauncher.INTERPRETED,
                 "--", "bash", script.toString(), launcher.toString(), results.toString())
                 .redirectErrorStream(true).redirectOutput(log.toFile()).start();
         if (!p.waitFor(GUEST_TIMEOUT_SECONDS + 120, TimeUnit.SECONDS)) {

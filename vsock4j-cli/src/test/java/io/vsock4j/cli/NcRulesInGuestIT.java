@@ -54,7 +54,7 @@ class NcRulesInGuestIT {
         Path log = dir.resolve("guest-output.log");
         List<String> command = new ArrayList<>(List.of(root.resolve("guest/run.sh").toString(),
                 "--retry-jvm-crash", "2", "--timeout", "" + GUEST_TIMEOUT_SECONDS, "--share", dir.toString(),
-                "--env", "VSOCK4J_JAVA_OPTS=-Xint -XX:+UseSerialGC", "--",
+                "--env", GuestLauncher.INTERPRETED, "--",
                 "bash", NcRules.SCRIPT.toString(), results.toString(), launcher + " --transport kernel nc", "ncat:ncat"));
         MIXED.forEach((pair, scenarios) -> command.add(pair + "/" + String.join(",", scenarios)));
         Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();

@@ -19,8 +19,7 @@ import static org.assertj.core.api.Assertions.fail;
  * sender as two processes, and each of them against scripts/bench/vsock_bench.c, a C program on vsock_perf's
  * wire protocol (connect, send, close), 32 MiB per transfer with a 0.2 s --omit. One guest boot
  * (src/test/guest/perf-in-guest.sh); the C program is compiled here with gcc first. Figures are not checked:
- * docs/benchmarks-kernel.md has them. The JVMs run interpreted (guest/README.md, "JVMs in the guest"),
- * which starts them in about half the time.
+ * docs/benchmarks-kernel.md has them. The JVMs run interpreted ({@link GuestLauncher}).
  */
 class PerfInGuestIT {
     private static final int GUEST_TIMEOUT_SECONDS = 900;
@@ -43,7 +42,7 @@ class PerfInGuestIT {
         Path script = Path.of("src", "test", "guest", "perf-in-guest.sh").toAbsolutePath();
         Process p = new ProcessBuilder(root.resolve("guest/run.sh").toString(), "--retry-jvm-crash", "2",
                 "--timeout", "" + GUEST_TIMEOUT_SECONDS, "--share", results.toString(),
-                "--env", "VSOCK4J_JAVA_OPTS=-Xint -XX:+UseSerialGC", "--", "bash", script.toString(),
+                "--env", GuestLauncher.INTERPRETED, "--", "bash", script.toString(),
                 launcher.toString(), results.toString(), c.toString(), "" + BYTES, "0.2", "java:java", "c:java", "java:c")
                 .redirectErrorStream(true).redirectOutput(log.toFile()).start();
         if (!p.waitFor(GUEST_TIMEOUT_SECONDS + 120, TimeUnit.SECONDS)) {

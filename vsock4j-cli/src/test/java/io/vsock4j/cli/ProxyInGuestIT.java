@@ -47,7 +47,7 @@ class ProxyInGuestIT {
         Path script = Path.of("src", "test", "guest", "proxy-in-guest.sh").toAbsolutePath();
         Process p = new ProcessBuilder(root.resolve("guest/run.sh").toString(), "--retry-jvm-crash", "2",
                 "--timeout", "" + GUEST_TIMEOUT_SECONDS, "--share", dir.toString(),
-                "--env", "VSOCK4J_JAVA_OPTS=-Xint -XX:+UseSerialGC", "--",
+                "--env", GuestLauncher.INTERPRETED, "--",
                 "bash", script.toString(), launcher.toString(), dir.toString())
                 .redirectErrorStream(true).redirectOutput(output.toFile()).start();
         if (!p.waitFor(3L * GUEST_TIMEOUT_SECONDS + 120, TimeUnit.SECONDS)) {

@@ -149,10 +149,7 @@ final class AcrossTheDevice {
     }
 
     private Process startGuest(Path socket, Path log) throws IOException {
-        // C1 only, the fastest here under TCG (guest/README.md, "JVMs in the guest").
-        String java = "ulimit -n 65536 && exec java --enable-native-access=ALL-UNNAMED -XX:TieredStopAtLevel=1"
-                + " -Djdk.virtualThreadScheduler.parallelism=2 -Djdk.virtualThreadScheduler.maxPoolSize=2"
-                + " -cp \"$0\" " + SuiteMain.class.getName() + " kernel-remote client,server "
+        String java = GuestRun.JAVA + SuiteMain.class.getName() + " kernel-remote client,server "
                 + VsockAddress.CID_HOST + " " + CONTROL_PORT + " " + ConformanceSuite.DEFAULT_BASE_PORT;
         ProcessBuilder pb = new ProcessBuilder(GuestRun.repositoryRoot().resolve("guest/run.sh").toString(),
                 "--retry-jvm-crash", Integer.toString(ATTEMPTS - 1), "--timeout", Integer.toString(GUEST_TIMEOUT_SECONDS),

@@ -21,6 +21,13 @@ import static org.assertj.core.api.Assertions.fail;
 final class GuestRun {
     /** The guest's own limit; TCG runs a JVM at a fraction of the host's speed. */
     private static final int GUEST_TIMEOUT_SECONDS = 600;
+    /**
+     * The start of every guest command that runs the suite, for {@code bash -c} with the class path as
+     * {@code $0}; the main class and its arguments follow. C1 only, the fastest here under TCG
+     * (guest/README.md, "JVMs in the guest").
+     */
+    static final String JAVA = "ulimit -n 65536 && exec java --enable-native-access=ALL-UNNAMED -XX:TieredStopAtLevel=1"
+            + " -Djdk.virtualThreadScheduler.parallelism=2 -Djdk.virtualThreadScheduler.maxPoolSize=2 -cp \"$0\" ";
 
     private GuestRun() {
     }
@@ -29,10 +36,7 @@ final class GuestRun {
         Path root = repositoryRoot();
         Path log = Path.of("target", "conformance-kernel-" + series + ".log").toAbsolutePath();
         Files.createDirectories(log.getParent());
-        // C1 only, the fastest here under TCG (guest/README.md, "JVMs in the guest").
-        String java = "ulimit -n 65536 && exec java --enable-native-access=ALL-UNNAMED -XX:TieredStopAtLevel=1"
-                + " -Djdk.virtualThreadScheduler.parallelism=2 -Djdk.virtualThreadScheduler.maxPoolSize=2"
-                + " -cp \"$0\" " + SuiteMain.class.getName() + " kernel " + ConformanceSuite.DEFAULT_BASE_PORT;
+        String java = JAVA + SuiteMain.class.getName() + " kernel " + ConformanceSuite.DEFAULT_BASE_PORT;
         ProcessBuilder pb = new ProcessBuilder(root.resolve("guest/run.sh").toString(), "--retry-jvm-crash", "2",
                 "--timeout", Integer.toString(GUEST_TIMEOUT_SECONDS), "--", "bash", "-c", java, guestClassPath())
                 .redirectErrorStream(true).redirectOutput(log.toFile());

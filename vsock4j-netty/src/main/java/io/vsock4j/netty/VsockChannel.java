@@ -44,9 +44,9 @@ import java.util.concurrent.TimeUnit;
  * the Java engine copies either into its payload arrays once, and the kernel's socket takes either without
  * a copy in the JVM (only a composite of several buffers is first copied into a heap one, in
  * {@link #filterOutboundMessage}). A send that moves 0 bytes means the peer's credit window is full: the
- * channel stops flushing and waits for {@link Readiness#WRITABLE}, which the peer's CREDIT_UPDATE brings; meanwhile
- * Netty's outbound buffer grows past its high water mark and the channel turns unwritable, so a slow
- * reader holds back its writer end to end. {@link #shutdownOutput()} sends SHUTDOWN(SEND) and
+ * channel stops flushing and waits for {@link Readiness#WRITABLE}, which the peer's CREDIT_UPDATE brings;
+ * meanwhile Netty's outbound buffer grows past its high water mark and the channel turns unwritable, so a
+ * slow reader holds back its writer end to end. {@link #shutdownOutput()} sends SHUTDOWN(SEND) and
  * {@link #shutdownInput()} SHUTDOWN(RCV); the peer's SHUTDOWN(SEND) reads as EOF, which raises
  * {@link ChannelInputShutdownEvent} when {@code ALLOW_HALF_CLOSURE} is set, else closes the channel, as
  * Netty's own socket channels do. Closing with writes still queued fails their promises.
