@@ -8,7 +8,8 @@
  *   relay_c copy|splice v2t VSOCK_PORT TCP_PORT   listens on vsock VSOCK_PORT, connects 127.0.0.1:TCP_PORT
  *   relay_c copy|splice t2v TCP_PORT VSOCK_PORT   listens on 127.0.0.1:TCP_PORT, connects vsock 1:VSOCK_PORT
  *
- * Kernel vsock sockets: run it only inside the project's QEMU guest (guest/run.sh), never on the host.
+ * Kernel vsock sockets: run it only inside the project's QEMU guest (guest/run.sh); like vsock_bench.c it
+ * refuses to start anywhere else (the guest's kernel command line has vsock4j.guest=1).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -36,6 +37,16 @@ struct direction {
 static void die(const char *what) {
     perror(what);
     exit(1);
+}
+
+static void guard(void) {
+    char line[4096] = {0};
+    FILE *f = fopen("/proc/cmdline", "r");
+    if (!f || !fgets(line, sizeof line, f) || !strstr(line, "vsock4j.guest=1")) {
+        fprintf(stderr, "relay_c: not inside the vsock4j guest; refusing\n");
+        exit(3);
+    }
+    fclose(f);
 }
 
 /* Reaps finished children, so their CPU time shows in the listener's cutime/cstime (the benchmark reads it). */
@@ -133,6 +144,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: relay_c copy|splice v2t|t2v LISTEN_PORT TARGET_PORT\n");
         return 2;
     }
+    guard();
     by_splice = !strcmp(argv[1], "splice");
     int v2t = !strcmp(argv[2], "v2t");
     int listen_port = atoi(argv[3]), target_port = atoi(argv[4]);
