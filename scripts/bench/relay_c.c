@@ -8,7 +8,7 @@
  *   relay_c copy|splice v2t VSOCK_PORT TCP_PORT   listens on vsock VSOCK_PORT, connects 127.0.0.1:TCP_PORT
  *   relay_c copy|splice t2v TCP_PORT VSOCK_PORT   listens on 127.0.0.1:TCP_PORT, connects vsock 1:VSOCK_PORT
  *
- * Kernel vsock sockets: run it only inside the project's QEMU guest (guest/run.sh); like vsock_bench.c it
+ * Kernel vsock sockets: run it only inside the project's QEMU guest (guest/run.sh); through guest_guard.h it
  * refuses to start anywhere else (the guest's kernel command line has vsock4j.guest=1).
  */
 #define _GNU_SOURCE
@@ -26,6 +26,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "guest_guard.h"
+
 #define STEP (128 * 1024)
 
 static int by_splice;
@@ -37,16 +39,6 @@ struct direction {
 static void die(const char *what) {
     perror(what);
     exit(1);
-}
-
-static void guard(void) {
-    char line[4096] = {0};
-    FILE *f = fopen("/proc/cmdline", "r");
-    if (!f || !fgets(line, sizeof line, f) || !strstr(line, "vsock4j.guest=1")) {
-        fprintf(stderr, "relay_c: not inside the vsock4j guest; refusing\n");
-        exit(3);
-    }
-    fclose(f);
 }
 
 /* Reaps finished children, so their CPU time shows in the listener's cutime/cstime (the benchmark reads it). */
@@ -144,7 +136,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: relay_c copy|splice v2t|t2v LISTEN_PORT TARGET_PORT\n");
         return 2;
     }
-    guard();
+    guest_guard("relay_c");
     by_splice = !strcmp(argv[1], "splice");
     int v2t = !strcmp(argv[2], "v2t");
     int listen_port = atoi(argv[3]), target_port = atoi(argv[4]);

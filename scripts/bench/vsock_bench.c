@@ -5,7 +5,7 @@
  *   vsock_bench recv PORT [COUNT]        accept COUNT transfers (default 1), one line each
  *   vsock_bench send CID PORT BYTES [COUNT]
  *
- * Run it only inside the project's QEMU guest (guest/run.sh): the guard below refuses elsewhere.
+ * Run it only inside the project's QEMU guest (guest/run.sh): guest_guard.h makes it refuse elsewhere.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +16,8 @@
 #include <sys/socket.h>
 #include <linux/vm_sockets.h>
 
+#include "guest_guard.h"
+
 #define CHUNK (64 * 1024)
 
 static double now(void) {
@@ -24,19 +26,9 @@ static double now(void) {
     return t.tv_sec + t.tv_nsec / 1e9;
 }
 
-static void guard(void) {
-    char line[4096] = {0};
-    FILE *f = fopen("/proc/cmdline", "r");
-    if (!f || !fgets(line, sizeof line, f) || !strstr(line, "vsock4j.guest=1")) {
-        fprintf(stderr, "vsock_bench: not inside the vsock4j guest; refusing\n");
-        exit(3);
-    }
-    fclose(f);
-}
-
 int main(int argc, char **argv) {
     static char buf[CHUNK];
-    guard();
+    guest_guard("vsock_bench");
     int s = socket(AF_VSOCK, SOCK_STREAM, 0);
     if (s < 0) { perror("socket"); return 1; }
     if ((argc == 3 || argc == 4) && !strcmp(argv[1], "recv")) {
