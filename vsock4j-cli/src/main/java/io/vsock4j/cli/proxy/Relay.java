@@ -1,7 +1,6 @@
 package io.vsock4j.cli.proxy;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.nio.ByteBuffer;
 import java.nio.channels.ByteChannel;
 import java.util.concurrent.Executor;
@@ -23,14 +22,12 @@ import java.util.function.Consumer;
  * </ul>
  * {@code onClosed} gets the relay once, after both copies have returned.
  *
- * <p>Each copy goes through one direct buffer of {@link #CHUNK_BYTES}, allocated when the copy starts and
- * freed when it ends (a confined arena: no waiting for the collector to give native memory back after a
- * thousand connections). Kernel sockets read into it and write from it without a copy in the JVM.
+ * <p>Each copy goes through one direct buffer, a {@link CopyBuffer}: 128 KiB when the copy starts, up to a
+ * MiB while the stream is bulk, freed when the copy ends (confined arenas: no waiting for the collector to
+ * give native memory back after a thousand connections). Kernel sockets read into it and write from it
+ * without a copy in the JVM.
  */
 final class Relay {
-    /** Per direction; a read returns what is there, up to this. */
-    static final int CHUNK_BYTES = 128 << 10;
-
     private final End a;
     private final End b;
     private final Consumer<Relay> onClosed;
@@ -63,15 +60,20 @@ final class Relay {
     }
 
     private void copy(End from, End to) {
-        try (Arena arena = Arena.ofConfined()) {
-            ByteBuffer buf = arena.allocate(CHUNK_BYTES).asByteBuffer();
+        try (CopyBuffer chunks = new CopyBuffer()) {
             ByteChannel in = from.channel();
             ByteChannel out = to.channel();
-            while (in.read(buf.clear()) >= 0) {
+            while (true) {
+                ByteBuffer buf = chunks.forRead();
+                int n = in.read(buf);
+                if (n < 0) {
+                    break;
+                }
                 buf.flip();
                 while (buf.hasRemaining()) {
                     out.write(buf);
                 }
+                chunks.afterRead(n);
             }
             to.shutdownOutput();
         } catch (IOException | RuntimeException e) {
