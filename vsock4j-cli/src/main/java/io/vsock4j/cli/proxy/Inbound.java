@@ -2,6 +2,7 @@ package io.vsock4j.cli.proxy;
 
 import io.vsock4j.SocketProvider;
 import io.vsock4j.VsockAddress;
+import io.vsock4j.VsockOptions;
 import io.vsock4j.VsockServerSocket;
 
 import java.io.Closeable;
@@ -31,6 +32,11 @@ interface Inbound extends Closeable {
 
     static Inbound vsock(SocketProvider provider, int port) throws IOException {
         VsockServerSocket server = VsockServerSocket.bind(provider, VsockAddress.of(VsockAddress.CID_ANY, port));
+        // One read takes at most what the vsock socket holds, and the default receive buffer of 256 KiB is a
+        // quarter of what a relay's CopyBuffer grows to: vsock -> TCP would pay four reads per MiB. Accepted
+        // sockets inherit the listener's buffer sizes (the maximum first: the size is clamped to it).
+        server.setOption(VsockOptions.BUFFER_MAX_SIZE, (long) CopyBuffer.MAX_BYTES);
+        server.setOption(VsockOptions.BUFFER_SIZE, (long) CopyBuffer.MAX_BYTES);
         return new Inbound() {
             @Override
             public End accept() throws IOException {
