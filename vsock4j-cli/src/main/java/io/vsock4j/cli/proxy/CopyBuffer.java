@@ -9,10 +9,10 @@ import java.nio.ByteBuffer;
  * <p>Why it grows: each read and each write is a call out of the JVM, and in the TCG guest such a call
  * costs far more than the bytes it moves. A bulk stream fills whatever buffer it is given, so the buffer
  * doubles, from {@link #MIN_BYTES} up to {@link #MAX_BYTES}, each time {@link #GROW_AFTER} reads in a row
- * fill it: the relay then pays a pair of calls per MiB instead of per 128 KiB. docs/benchmarks.md has the
- * measurement ("A larger relay buffer"). Why it shrinks: a connection that goes back to small messages
- * should not hold a MiB per direction, so after {@link #SHRINK_AFTER} reads in a row that use less than a
- * quarter of it, the buffer halves again, down to {@link #MIN_BYTES}.
+ * fill it: the relay then pays a pair of calls per MiB instead of per 128 KiB (docs/benchmarks.md, "A
+ * relay buffer that grows for bulk streams"). Why it shrinks: a connection that goes back to small
+ * messages should not hold a MiB per direction, so after {@link #SHRINK_AFTER} reads in a row that use
+ * less than a quarter of it, the buffer halves again, down to {@link #MIN_BYTES}.
  *
  * <p>Each size lives in its own confined arena, freed at once when the size changes and on {@link #close()}.
  * Owner: the relay's copy thread for that direction, alone; not thread-safe.

@@ -35,8 +35,13 @@ interface Inbound extends Closeable {
         // One read takes at most what the vsock socket holds, and the default receive buffer of 256 KiB is a
         // quarter of what a relay's CopyBuffer grows to: vsock -> TCP would pay four reads per MiB. Accepted
         // sockets inherit the listener's buffer sizes (the maximum first: the size is clamped to it).
-        server.setOption(VsockOptions.BUFFER_MAX_SIZE, (long) CopyBuffer.MAX_BYTES);
-        server.setOption(VsockOptions.BUFFER_SIZE, (long) CopyBuffer.MAX_BYTES);
+        try {
+            server.setOption(VsockOptions.BUFFER_MAX_SIZE, (long) CopyBuffer.MAX_BYTES);
+            server.setOption(VsockOptions.BUFFER_SIZE, (long) CopyBuffer.MAX_BYTES);
+        } catch (IOException | RuntimeException e) {
+            server.close();
+            throw e;
+        }
         return new Inbound() {
             @Override
             public End accept() throws IOException {
