@@ -15,7 +15,7 @@ Cases:
                      sends and half-closes; the server gets it all, the client then reads EOF
   client-writes      backpressure: the client writes N random bytes to a server that does not read; the
                      client must stop with less than BOUND bytes written (the proxies hold nothing more
-                     than their sockets' buffers and one chunk), then the server reads, and SHA-256 and
+                     than their sockets' buffers and one relay buffer each), then the server reads, and SHA-256 and
                      length must match on both ends, the server seeing the client's FIN at the end
   server-writes      the same, the server writing to a client that does not read
   client-killed      the server writes without end; the client reads 1 MiB and dies (a reset, as a killed

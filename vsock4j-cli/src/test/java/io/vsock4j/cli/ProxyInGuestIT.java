@@ -22,7 +22,7 @@ import static org.assertj.core.api.Assertions.fail;
  * (src/test/guest/proxy_peers.py) on either side:
  * client -> {@code vsock proxy --tcp-listen 127.0.0.1:7200 --to 1:7000} -> the guest kernel's vsock ->
  * {@code vsock proxy 7000 127.0.0.1 7100} -> server. Half-close both ways (FIN -> SHUTDOWN -> FIN);
- * backpressure both ways: 8 MiB to a reader that does not read, the writer held with less than 2 MiB
+ * backpressure both ways: 8 MiB to a reader that does not read, the writer held with less than 4.5 MiB
  * written (the guest caps TCP's buffers at 256 KiB so a few MiB suffice, see proxy-in-guest.sh), then all
  * of it by SHA-256; a killed client or server (a reset) ending the other's connection; and 200
  * connections, after which both proxies' descriptors and the kernel's vsock sockets are back where they
