@@ -20,7 +20,8 @@ class InboundTest {
     /**
      * The connections a vsock listener accepts take up to a MiB from their peer before the relay reads,
      * four times the default: the peer's non-blocking writes stop where its credit ends. A sender's credit
-     * is also bounded by its own buffer (Credit's rule, as in current Linux), so the peer has a MiB too.
+     * is also bounded by its own buffer (the engine's Credit: min(peer_buf_alloc, buf_alloc)), so the peer has
+     * a MiB too.
      */
     @Test
     void acceptedConnectionsGiveTheirPeerOneMiBOfCredit() throws IOException {
