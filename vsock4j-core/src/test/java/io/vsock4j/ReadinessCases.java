@@ -105,7 +105,7 @@ public abstract class ReadinessCases {
     }
 
     /** [client, accepted], connected without a blocking call, each with its own recorder. */
-    private SocketHandle[] pair(int port, Recorder clientRec, Recorder serverRec, Recorder acceptedRec) throws Exception {
+    protected SocketHandle[] pair(int port, Recorder clientRec, Recorder serverRec, Recorder acceptedRec) throws Exception {
         SocketHandle server = listening(port, serverRec);
         assertThat(server.readyOps()).isZero();
         SocketHandle client = open();

@@ -50,6 +50,22 @@ class ReadinessTest extends ReadinessCases {
         }
     }
 
+    /**
+     * A transport reset takes the connection off the machine. An event loop that waits for its socket to
+     * become ready must still be woken and then read the reset, as epoll's EPOLLERR does.
+     */
+    @Test
+    void aTransportResetMakesTheSocketReadableAndWritableAndAReadSaysEconnreset() throws Exception {
+        Recorder rec = new Recorder();
+        SocketHandle[] p = pair(7290, rec, new Recorder(), new Recorder());
+        Machine.connectionOf(p[0]).transportReset();
+        rec.awaitOps(p[0], ops -> ops == (Readiness.READABLE | Readiness.WRITABLE));
+        assertThatThrownBy(() -> p[0].receive(new byte[8], 0, 8, MessageFlags.MSG_DONTWAIT, 0, null))
+                .hasMessageStartingWith("ECONNRESET");
+        assertThatThrownBy(() -> p[0].send(new byte[8], 0, 8, MessageFlags.MSG_DONTWAIT, 0))
+                .hasMessageStartingWith("ECONNRESET");
+    }
+
     @Test
     void aNonBlockingConnectNobodyAnswersEndsWithEtimedoutWhenItsTimeIsUp() throws Exception {
         // A machine whose G2H transport swallows every packet: CID 2 leads into silence.

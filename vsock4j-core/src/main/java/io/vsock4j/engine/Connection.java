@@ -231,7 +231,10 @@ public final class Connection {
     public int readyOps() {
         lock.lock();
         try {
-            if (protocol.released()) {
+            if (protocol.released() || protocol.state().phase() == ConnectionState.Phase.CLOSED) {
+                // A transport reset leaves a connected socket's connection CLOSED: its reads end (EOF or
+                // ECONNRESET) and its writes fail at once, and an event loop must be told so, as epoll's
+                // EPOLLERR or EPOLLHUP wakes both.
                 return Readiness.READABLE | Readiness.WRITABLE;
             }
             ConnectionState state = protocol.state();

@@ -64,6 +64,11 @@ public final class ConnectionProtocol {
     private final ReceiveQueue.MessageBounds bounds = new ReceiveQueue.MessageBounds();
     /** An error the next blocking call reports (connect refused, protocol error, transport reset), or null. */
     private Errno error;
+    /**
+     * The peer had shut SEND before a transport reset: the stream it sent is whole, so a reader gets it and
+     * then EOF; only writers learn of the reset.
+     */
+    private boolean streamWholeBeforeReset;
     /** The socket was closed by its user: once the protocol is over, the connection goes at once. */
     private boolean released;
     private int rcvLowat;
@@ -391,12 +396,21 @@ public final class ConnectionProtocol {
         finish();
     }
 
-    /** The link under this connection is gone (the kernel's transport reset): ECONNRESET, nothing sent. */
+    /**
+     * The link under this connection is gone (the kernel's transport reset): ECONNRESET, nothing sent.
+     * A connection whose protocol was over already keeps its clean end, as Linux's SOCK_DONE makes a read
+     * return 0 after virtio_vsock_reset_sock: nothing was lost. (A shared machine's peer process that closed,
+     * then exited before its port's release reached the daemon, looks exactly like this.) When the peer had shut SEND,
+     * reads still end in EOF, since every byte it would send is here; writes get ECONNRESET.
+     */
     public void transportReset() {
         if (state.phase() == ConnectionState.Phase.CLOSED) {
             return;
         }
-        error = Errno.ECONNRESET;
+        if (!state.isDone()) {
+            error = Errno.ECONNRESET;
+            streamWholeBeforeReset = (state.peerShutdown() & VirtioVsock.SHUTDOWN_SEND) != 0;
+        }
         state = state.done();
         out.wakeReaders();
         out.wakeWriters();
@@ -466,6 +480,11 @@ public final class ConnectionProtocol {
     /** The pending error, or null. */
     public Errno error() {
         return error;
+    }
+
+    /** The error a reader reports once nothing is queued and no more can come, or null for EOF. */
+    public Errno receiveError() {
+        return streamWholeBeforeReset ? null : error;
     }
 
     /** Returns the pending error, or {@code otherwise} when there is none, and clears it. */

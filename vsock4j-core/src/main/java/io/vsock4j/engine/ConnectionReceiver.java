@@ -100,8 +100,8 @@ final class ConnectionReceiver {
         if (copied > 0 || dontWait && !c.protocol.noMoreData()) {
             return copied;
         }
-        if (c.protocol.error() != null) {
-            throw c.protocol.error().exception("receive from " + c.remote());
+        if (c.protocol.receiveError() != null) {
+            throw c.protocol.receiveError().exception("receive from " + c.remote());
         }
         return -1;
     }
@@ -144,8 +144,8 @@ final class ConnectionReceiver {
         long remaining = timeoutNanos;
         while (c.protocol.queuedMessages() == 0) {
             if (c.protocol.noMoreData()) {
-                if (c.protocol.error() != null) {
-                    throw c.protocol.error().exception("receive from " + c.remote());
+                if (c.protocol.receiveError() != null) {
+                    throw c.protocol.receiveError().exception("receive from " + c.remote());
                 }
                 return -1;
             }

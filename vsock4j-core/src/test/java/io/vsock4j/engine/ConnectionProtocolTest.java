@@ -424,10 +424,47 @@ class ConnectionProtocolTest {
             assertThat(c.state().phase()).isEqualTo(CLOSED);
             assertThat(out.finished).isEqualTo(1);
             assertThat(c.error()).isEqualTo(Errno.ECONNRESET);
+            assertThat(c.receiveError()).as("read after the queue").isEqualTo(Errno.ECONNRESET);
             assertThat(c.queuedBytes()).isEqualTo(7);
             c.release();
             assertThat(c.queuedBytes()).isZero();
             assertThat(out.finished).as("finished once").isEqualTo(1);
+        }
+
+        @Test
+        void aTransportResetAfterTheProtocolWasOverLeavesEofNotAnError() {
+            // As Linux's SOCK_DONE: the peer shut both ways with nothing queued, we answered RST, and the
+            // reader has not looked yet. A reset now (a shared machine's peer process exiting) loses nothing.
+            ConnectionProtocol c = established(SocketType.STREAM);
+            c.onPacket(fromPeer(SocketType.STREAM, OP_SHUTDOWN, SHUTDOWN_BOTH, BUFFER, 0));
+            assertThat(out.only().op).isEqualTo(OP_RST);
+            assertThat(c.state().phase()).isEqualTo(CLOSING);
+            c.transportReset();
+            out.nothingSent();
+            assertThat(c.error()).as("nothing was lost").isNull();
+            assertThat(c.noMoreData()).isTrue();
+            assertThat(c.receiveError()).isNull();
+            assertThat(out.finished).isEqualTo(1);
+        }
+
+        @Test
+        void aTransportResetAfterThePeerShutSendingLeavesItsWholeStreamAndThenEof() {
+            ConnectionProtocol c = established(SocketType.STREAM);
+            c.onPacket(data(7));
+            c.onPacket(fromPeer(SocketType.STREAM, OP_SHUTDOWN, SHUTDOWN_SEND, BUFFER, 0));
+            c.transportReset();
+            out.nothingSent();
+            assertThat(c.queuedBytes()).isEqualTo(7);
+            assertThat(c.receiveError()).as("every byte the peer will ever send is here").isNull();
+            assertThat(c.error()).as("a writer still learns of the reset").isEqualTo(Errno.ECONNRESET);
+        }
+
+        @Test
+        void aTransportResetWhileThePeerMaySendStillEndsReadsWithEconnreset() {
+            ConnectionProtocol c = established(SocketType.STREAM);
+            c.onPacket(fromPeer(SocketType.STREAM, OP_SHUTDOWN, SHUTDOWN_RCV, BUFFER, 0));
+            c.transportReset();
+            assertThat(c.receiveError()).isEqualTo(Errno.ECONNRESET);
         }
 
         @Test

@@ -1,5 +1,6 @@
 package io.vsock4j.transport.shared;
 
+import io.vsock4j.Readiness;
 import io.vsock4j.VsockAddress;
 import io.vsock4j.VsockServerSocket;
 import io.vsock4j.VsockSocket;
@@ -229,6 +230,53 @@ class SharedMachineTest {
         assertThat(peer.waitFor(10, TimeUnit.SECONDS)).isTrue();
         // Its listening port is free for us right away: no stale binding.
         track(VsockServerSocket.bind(m, VsockAddress.of(VsockAddress.CID_ANY, 5004)));
+    }
+
+    /**
+     * A peer that shut both ways, so that our side answered RST and the protocol was over, and then died
+     * before our reader looked: nothing was lost, so the reader gets EOF, as Linux's read returns 0 for a
+     * socket the protocol had finished (SOCK_DONE). Found in CI: a `vsock nc -l` failed with ECONNRESET
+     * behind a client that had exited 0, because the client's release of its port lost a race with its
+     * own exit and the daemon reported the port GONE.
+     */
+    @Test
+    void aPeerThatFinishedTheProtocolAndThenDiedLeavesEofNotAReset() throws Exception {
+        VsockSocket in = acceptFromPeerThatSent(6008, 0, "both");
+        in.setSoTimeout(10_000);
+        assertThat(in.getInputStream().read()).isEqualTo(-1);
+    }
+
+    /** A peer that shut SEND and died: its whole stream is here, so EOF after it; a write learns of the reset. */
+    @Test
+    void aPeerThatShutSendingAndThenDiedLeavesItsWholeStreamThenEofAndWritesAreReset() throws Exception {
+        int bytes = 100_000; // under the default 256 KiB credit: the peer is done without our reading
+        VsockSocket in = acceptFromPeerThatSent(6009, bytes, "send");
+        in.setSoTimeout(10_000);
+        assertThat(in.getInputStream().readAllBytes()).isEqualTo(SharedPeerMain.sendPattern(bytes));
+        assertThat(in.getInputStream().read()).isEqualTo(-1);
+        assertThatThrownBy(() -> in.getOutputStream().write(1)).hasMessageStartingWith("ECONNRESET");
+    }
+
+    /**
+     * Starts a peer that connects to {@code port}, sends {@code bytes} and shuts down {@code how}; kills it
+     * (SIGKILL) once it has, and returns our accepted socket once the daemon's word that the peer's ports
+     * are gone has taken the connection off this machine.
+     */
+    private VsockSocket acceptFromPeerThatSent(int port, int bytes, String how) throws Exception {
+        Machine m = join();
+        VsockServerSocket server = track(VsockServerSocket.bind(m, VsockAddress.of(VsockAddress.CID_ANY, port)));
+        startPeer("send", port, bytes, how);
+        VsockSocket in = track(server.accept());
+        Process peer = peers.getFirst();
+        peer.destroyForcibly();
+        assertThat(peer.waitFor(10, TimeUnit.SECONDS)).isTrue();
+        for (int i = 0; i < 1000 && m.connectionCount() > 0; i++) {
+            Thread.sleep(10);
+        }
+        assertThat(m.connectionCount()).as("connections after the peer's ports went").isZero();
+        // An event loop is woken to read: READABLE, as epoll's EPOLLIN.
+        assertThat(Readiness.toString(in.handle().readyOps())).contains("READABLE");
+        return in;
     }
 
     @Test

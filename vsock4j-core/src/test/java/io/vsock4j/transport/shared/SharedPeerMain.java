@@ -25,9 +25,11 @@ import java.util.StringJoiner;
  *   <li>{@code echo DIR PORT [DIAL_PORT]}: serves an echo on PORT; with DIAL_PORT, also connects to
  *       1:DIAL_PORT and writes {@code hello\n}. Prints {@code READY}.</li>
  *   <li>{@code any DIR N}: binds N sockets to PORT_ANY and prints {@code READY p1,p2,...}.</li>
+ *   <li>{@code send DIR DIAL_PORT BYTES send|both}: connects to 1:DIAL_PORT, writes BYTES bytes of
+ *       {@link #sendPattern}, shuts down SEND or both directions (no close: the socket keeps its port)
+ *       and prints {@code READY}.</li>
  * </ul>
- * Either way it runs until killed or until its stdin closes (so it never outlives the test).
- */
+ * Each runs until killed or until its stdin closes (so it never outlives the test). */
 public final class SharedPeerMain {
     /** A started peer and what it printed after READY. */
     record Started(Process process, String ready) {
@@ -57,7 +59,15 @@ public final class SharedPeerMain {
         Machine machine = SharedMachine.connect(Path.of(args[1]), Duration.ofSeconds(1));
         List<Object> keep = new ArrayList<>();
         String ready = "READY";
-        if (args[0].equals("echo")) {
+        if (args[0].equals("send")) {
+            VsockSocket s = VsockSocket.connect(machine, VsockAddress.of(VsockAddress.CID_LOCAL, Integer.parseInt(args[2])));
+            keep.add(s);
+            s.getOutputStream().write(sendPattern(Integer.parseInt(args[3])));
+            s.shutdownOutput();
+            if (args[4].equals("both")) {
+                s.shutdownInput();
+            }
+        } else if (args[0].equals("echo")) {
             VsockServerSocket server = VsockServerSocket.bind(machine, VsockAddress.of(VsockAddress.CID_ANY, Integer.parseInt(args[2])));
             keep.add(server);
             Thread.ofPlatform().daemon(true).start(() -> serveEcho(server));
@@ -81,6 +91,15 @@ public final class SharedPeerMain {
             // Wait for the test to go away.
         }
         System.exit(0);
+    }
+
+    /** What {@code send} writes: {@code bytes} bytes that are not all alike. */
+    static byte[] sendPattern(int bytes) {
+        byte[] data = new byte[bytes];
+        for (int i = 0; i < bytes; i++) {
+            data[i] = (byte) (i * 31 + (i >>> 8));
+        }
+        return data;
     }
 
     private static void serveEcho(VsockServerSocket server) {
