@@ -7,6 +7,9 @@
 # the sink has everything. The rounds interleave the two; one warm-up transfer for the JVMs first.
 # A third relay for scale, the same shape as the proxy's without vsock: TCP -> socat -> a Unix socket ->
 # socat -> TCP (two relaying processes and one local hop between them, as two proxies on a machine).
+# VSOCK4J_BENCH_DIRECT_LINK=1 adds a fourth: the same two proxies, each on one end of a single Unix link
+# between their JVMs (io.vsock4j.bench.LinkedProxy, no daemon), run in alternating order with the shared
+# machine's: what a direct path between two processes of a shared machine could give at most.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 bytes=${1:-1073741824}
@@ -24,6 +27,19 @@ socat -b 131072 TCP-LISTEN:19020,reuseaddr,fork UNIX-CONNECT:"$work/hop.sock" & 
 "$vsock" --transport shared --machine "$machine" proxy --config "$work/allow.yaml" 7400 127.0.0.1 19011 2>"$work/p1.err" & pids+=($!)
 "$vsock" --transport shared --machine "$machine" proxy --tcp-listen 127.0.0.1:19010 --to 1:7400 2>"$work/p2.err" & pids+=($!)
 until grep -q "vsock proxy" "$work/p1.err" 2>/dev/null && grep -q "vsock proxy" "$work/p2.err" 2>/dev/null; do sleep 0.2; done
+direct=${VSOCK4J_BENCH_DIRECT_LINK:-0}
+if [ "$direct" = 1 ]; then
+  . "$root/scripts/env.sh"; vsock4j_find_java > /dev/null
+  (cd "$root" && mvn -B -q -ntp -DskipTests package -pl vsock4j-bench -am)
+  linked=("$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED ${VSOCK4J_JAVA_OPTS:-}
+    -cp "$root/vsock4j-bench/target/classes:$root/vsock4j-cli/target/vsock4j-cli.jar:$root/vsock4j-cli/target/lib/*"
+    io.vsock4j.bench.LinkedProxy "$work/link.sock")
+  printf 'allowlist:\n- {address: 127.0.0.1, port: 19031}\n' > "$work/allow-direct.yaml"
+  "${linked[@]}" host proxy --config "$work/allow-direct.yaml" 7401 127.0.0.1 19031 2>"$work/p3.err" & pids+=($!)
+  until [ -S "$work/link.sock" ]; do sleep 0.2; done
+  "${linked[@]}" guest proxy --tcp-listen 127.0.0.1:19030 --to 2:7401 2>"$work/p4.err" & pids+=($!)
+  until grep -q "vsock proxy" "$work/p3.err" 2>/dev/null && grep -q "vsock proxy" "$work/p4.err" 2>/dev/null; do sleep 0.2; done
+fi
 run() { # $1 the sink's port, $2 the port to send to; prints MiB/s
   socat -b 131072 -u TCP-LISTEN:"$1",reuseaddr OPEN:/dev/null,wronly & local sink=$!
   sleep 0.3
@@ -34,7 +50,33 @@ run() { # $1 the sink's port, $2 the port to send to; prints MiB/s
   t1=$(date +%s.%N)
   echo "scale=1; $bytes / ($t1 - $t0) / 1048576" | bc
 }
+cpu_seconds() { # $1 a pid: user + system CPU so far of it and its reaped children (socat's forks), seconds
+  awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13 + $14 + $15) / hz }' "/proc/$1/stat"
+}
+relays=("${pids[@]:3}") # the proxies (and with a direct link, the linked proxies), in start order
+daemon_pid=$(cat "${XDG_RUNTIME_DIR:-/nonexistent}/vsock4j/$machine/daemon.pid" "/tmp/vsock4j-$(id -u)/$machine/daemon.pid" 2>/dev/null | head -1 || true)
 run 19011 19010 > /dev/null
+if [ "$direct" = 1 ]; then
+  run 19031 19030 > /dev/null
+fi
+declare -A cpu0
+for pid in "${pids[0]}" "${relays[@]}" $daemon_pid; do cpu0[$pid]=$(cpu_seconds "$pid"); done
 for i in $(seq "$rounds"); do
-  echo "round $i: socat $(run 19001 19000) MiB/s, socat over a unix hop $(run 19021 19020) MiB/s, vsock proxy $(run 19011 19010) MiB/s"
+  line="round $i: socat $(run 19001 19000) MiB/s, socat over a unix hop $(run 19021 19020) MiB/s"
+  if [ "$direct" != 1 ]; then
+    echo "$line, vsock proxy $(run 19011 19010) MiB/s"
+  elif [ $((i % 2)) = 1 ]; then
+    shared_rate=$(run 19011 19010); direct_rate=$(run 19031 19030)
+    echo "$line, vsock proxy $shared_rate MiB/s, over a direct link $direct_rate MiB/s"
+  else
+    direct_rate=$(run 19031 19030); shared_rate=$(run 19011 19010)
+    echo "$line, vsock proxy $shared_rate MiB/s, over a direct link $direct_rate MiB/s"
+  fi
 done
+per_gib() { # $1 a pid: CPU seconds it spent per GiB relayed in the rounds
+  echo "scale=2; ($(cpu_seconds "$1") - ${cpu0[$1]}) * 1073741824 / ($bytes * $rounds)" | bc
+}
+cpu="CPU seconds per GiB in the rounds: socat's relay $(per_gib "${pids[0]}"); shared-machine proxies $(per_gib "${relays[0]}") (vsock -> TCP) and $(per_gib "${relays[1]}") (TCP -> vsock)"
+[ -n "$daemon_pid" ] && cpu="$cpu, its daemon $(per_gib "$daemon_pid")"
+[ "$direct" = 1 ] && cpu="$cpu; direct-link proxies $(per_gib "${relays[2]}") and $(per_gib "${relays[3]}")"
+echo "$cpu"
