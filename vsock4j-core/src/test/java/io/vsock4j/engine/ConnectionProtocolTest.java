@@ -110,6 +110,15 @@ class ConnectionProtocolTest {
         return c;
     }
 
+    /** A stream whose peer shut both ways with nothing queued: we answered RST and the protocol is over. */
+    private ConnectionProtocol overByThePeersShutdown() {
+        ConnectionProtocol c = established(SocketType.STREAM);
+        c.onPacket(fromPeer(SocketType.STREAM, OP_SHUTDOWN, SHUTDOWN_BOTH, BUFFER, 0));
+        assertThat(out.only().op).isEqualTo(OP_RST);
+        assertThat(c.state().phase()).isEqualTo(CLOSING);
+        return c;
+    }
+
     private void send(ConnectionProtocol c, int n) {
         c.sendData(new byte[n], n, 0);
     }
@@ -287,10 +296,7 @@ class ConnectionProtocolTest {
 
         @Test
         void bothShutAndDrainedEndsTheProtocolWithOurRst() {
-            ConnectionProtocol c = established(SocketType.STREAM);
-            c.onPacket(fromPeer(SocketType.STREAM, OP_SHUTDOWN, SHUTDOWN_BOTH, BUFFER, 0));
-            assertThat(out.only().op).isEqualTo(OP_RST);
-            assertThat(c.state().phase()).isEqualTo(CLOSING);
+            overByThePeersShutdown();
             assertThat(out.finished).as("the socket still holds it until close").isZero();
         }
 
@@ -435,10 +441,7 @@ class ConnectionProtocolTest {
         void aTransportResetAfterTheProtocolWasOverLeavesEofNotAnError() {
             // As Linux's SOCK_DONE: the peer shut both ways with nothing queued, we answered RST, and the
             // reader has not looked yet. A reset now (a shared machine's peer process exiting) loses nothing.
-            ConnectionProtocol c = established(SocketType.STREAM);
-            c.onPacket(fromPeer(SocketType.STREAM, OP_SHUTDOWN, SHUTDOWN_BOTH, BUFFER, 0));
-            assertThat(out.only().op).isEqualTo(OP_RST);
-            assertThat(c.state().phase()).isEqualTo(CLOSING);
+            ConnectionProtocol c = overByThePeersShutdown();
             c.transportReset();
             out.nothingSent();
             assertThat(c.error()).as("nothing was lost").isNull();
