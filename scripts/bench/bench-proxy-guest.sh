@@ -13,6 +13,8 @@
 # Two yardsticks run the same relays in the same rounds: scripts/bench/relay_c.c, the smallest relay in C
 # (a thread per direction, 128 KiB steps), once by read/write ("C relay, read/write") and once by splice
 # through a pipe ("C relay, splice"); gcc builds it here first.
+# VSOCK4J_BENCH_DOWNLOADS=1 adds a third direction ("dl"): downloads through the TCP -> vsock relays, where
+# the vsock service they dial sends and the TCP client receives.
 # VSOCK4J_BENCH_BASELINE=DIR: a second checkout (git worktree add DIR COMMIT; DIR/vsock --help builds it) whose
 # proxies run beside this checkout's in the same rounds, in alternating order ("proxy (baseline)"), with the
 # median of the per-round ratios and of the relay CPU per MiB at the end: an A/B within one boot.
@@ -39,6 +41,7 @@ set -u
 vsock=$root/vsock
 relay_c=$out/relay_c
 baseline=$baseline
+downloads=${VSOCK4J_BENCH_DOWNLOADS:-0}
 bytes=$bytes
 rounds=$rounds
 GUEST
@@ -96,16 +99,33 @@ xfer() {
     t2v-ccopy) sink="VSOCK-LISTEN:7610" src="TCP:127.0.0.1:19020" ;;
     v2t-csplice) sink="TCP-LISTEN:19031,reuseaddr" src="VSOCK-CONNECT:1:7700" ;;
     t2v-csplice) sink="VSOCK-LISTEN:7710" src="TCP:127.0.0.1:19030" ;;
+    # Downloads through the TCP -> vsock relays: the vsock service they dial is the source.
+    dl-proxy) src="VSOCK-LISTEN:7410" sink="TCP:127.0.0.1:19010" ;;
+    dl-baseline) src="VSOCK-LISTEN:7430" sink="TCP:127.0.0.1:19040" ;;
+    dl-socat) src="VSOCK-LISTEN:7510" sink="TCP:127.0.0.1:19000" ;;
+    dl-ccopy) src="VSOCK-LISTEN:7610" sink="TCP:127.0.0.1:19020" ;;
+    dl-csplice) src="VSOCK-LISTEN:7710" sink="TCP:127.0.0.1:19030" ;;
   esac
-  socat -b 131072 -u "$sink" OPEN:/dev/null,wronly & local sinkpid=$!
-  local port=${sink#*:}; port=${port%%,*}
-  until if [ "${sink%%:*}" = TCP-LISTEN ]; then ss -Hltn "sport = :$port" | grep -q .; else ss -Hl --vsock | grep -q ":$port "; fi; do
+  local listener=$sink
+  case $src in *-LISTEN:*) listener=$src ;; esac
+  if [ "$listener" = "$sink" ]; then
+    socat -b 131072 -u "$sink" OPEN:/dev/null,wronly & local waitpid=$!
+  else
+    socat -b 131072 -u OPEN:/dev/zero,readbytes="$bytes" "$src" & local waitpid=$!
+  fi
+  local port=${listener#*:}; port=${port%%,*}
+  until if [ "${listener%%:*}" = TCP-LISTEN ]; then ss -Hltn "sport = :$port" | grep -q .; else ss -Hl --vsock | grep -q ":$port "; fi; do
     sleep 0.05
   done
   local c0 b0 t0 t1 c1 b1 j0 j1
   c0=$(ticks "$relay"); j0=$(threads "$relay"); b0=$(busy); t0=$(date +%s.%N)
-  socat -b 131072 -u OPEN:/dev/zero,readbytes="$bytes" "$src"
-  wait "$sinkpid"
+  if [ "$listener" = "$sink" ]; then
+    socat -b 131072 -u OPEN:/dev/zero,readbytes="$bytes" "$src"
+    wait "$waitpid"
+  else
+    socat -b 131072 -u "$sink" OPEN:/dev/null,wronly # ends at the EOF after the source's last byte
+    wait "$waitpid"
+  fi
   t1=$(date +%s.%N)
   # socat's listener counts a connection's CPU once it has reaped the child that carried it.
   while [ -n "$(cat /proc/$relay/task/*/children 2> /dev/null)" ]; do sleep 0.05; done
@@ -122,6 +142,7 @@ proxies() {
   if [ $(($2 % 2)) = 1 ]; then echo "$mine"; echo "round $2 $(xfer $1-baseline $(eval echo \$b_$1))"
   else echo "round $2 $(xfer $1-baseline $(eval echo \$b_$1))"; echo "round $2 $(xfer $1-proxy $(eval echo \$p_$1))"; fi
 }
+p_dl=$p_t2v b_dl=$b_t2v # a download runs through the TCP -> vsock relay the other way
 for w in 1 2; do
   echo "warm-up $w: $(xfer v2t-proxy $p_v2t), $(xfer t2v-proxy $p_t2v)"
   [ -z "$baseline" ] || echo "warm-up $w, baseline: $(xfer v2t-baseline $b_v2t), $(xfer t2v-baseline $b_t2v)"
@@ -135,6 +156,12 @@ for r in $(seq 1 "$rounds"); do
   echo "round $r $(xfer t2v-socat $s_t2v)"
   echo "round $r $(xfer t2v-ccopy $c_t2v)"
   echo "round $r $(xfer t2v-csplice $z_t2v)"
+  if [ "$downloads" = 1 ]; then
+    proxies dl "$r"
+    echo "round $r $(xfer dl-socat $s_t2v)"
+    echo "round $r $(xfer dl-ccopy $c_t2v)"
+    echo "round $r $(xfer dl-csplice $z_t2v)"
+  fi
 done
 for p in $p_v2t $p_t2v; do
   echo "threads of $(head -c 60 /tmp/p-$([ $p = $p_v2t ] && echo v2t || echo t2v).err | tr -d '\n'), CPU seconds since start:"
@@ -160,7 +187,7 @@ for line in open(sys.argv[1]):
         rates.setdefault(m[2], []).append((float(m[3]), int(m[4]), int(m[7]), int(m[5]), int(m[6]), int(m[1])))
 print("| relay | by | median MiB/s | min | max | relay CPU | of it JIT, GC | guest busy | ratio to socat |")
 print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-for relay, label in (("v2t", "vsock -> TCP"), ("t2v", "TCP -> vsock")):
+for relay, label in (("v2t", "vsock -> TCP"), ("t2v", "TCP -> vsock"), ("dl", "TCP -> vsock, download")):
     socat = statistics.median(x[0] for x in rates.get(relay + "-socat", [(float("nan"),)]))
     for by in ("socat", "proxy", "baseline", "ccopy", "csplice"):
         xs = rates.get(relay + "-" + by)
@@ -172,7 +199,7 @@ for relay, label in (("v2t", "vsock -> TCP"), ("t2v", "TCP -> vsock")):
             label, {"socat": "socat", "proxy": "vsock proxy", "baseline": "proxy (baseline)", "ccopy": "C relay, read/write", "csplice": "C relay, splice"}[by], med, min(x[0] for x in xs), max(x[0] for x in xs),
             m(1), m(3), m(4), m(2), med / socat))
 # With a baseline: the two proxies paired round by round, and the relay CPU per MiB (CPU % over MiB/s).
-for relay in ("v2t", "t2v"):
+for relay in ("v2t", "t2v", "dl"):
     mine = {x[5]: x for x in rates.get(relay + "-proxy", [])}
     base = {x[5]: x for x in rates.get(relay + "-baseline", [])}
     both = sorted(set(mine) & set(base))

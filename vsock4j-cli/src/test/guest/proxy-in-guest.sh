@@ -23,9 +23,9 @@ note() { echo "$1 $2" >> "$out"; }
 # Backpressure is checked with a few MiB, which only means something if the relay's buffers are smaller
 # than that: cap TCP's autotuning at 256 KiB per socket (the guest kernel's default maxima are 4 and 6
 # MiB). Then in flight are at most the client's and the server's socket buffers and the proxies' two TCP
-# sockets (256 KiB each), the vsock hop (the credit of the receiving proxy's vsock socket: 1 MiB either
-# way, the listener's and the one `--to` dials), and a relay buffer of at most 1 MiB per proxy
-# (CopyBuffer): 4 MiB, under the bound of 4.5 MiB and well under the 8 MiB written.
+# sockets (256 KiB each), the vsock hop (the credit of the vsock-to-TCP proxy's 1 MiB receive buffer),
+# and a relay buffer of at most 1 MiB per proxy (CopyBuffer): 4 MiB, under the bound of 4.5 MiB and
+# well under the 8 MiB written.
 sysctl -q -w net.ipv4.tcp_rmem="4096 131072 262144" net.ipv4.tcp_wmem="4096 16384 262144"
 
 printf 'allowlist:\n- {address: 127.0.0.1, port: 7100}\n' > "$work/allow.yaml"

@@ -2,7 +2,6 @@ package io.vsock4j.cli.proxy;
 
 import io.vsock4j.SocketProvider;
 import io.vsock4j.VsockAddress;
-import io.vsock4j.VsockOptions;
 import io.vsock4j.VsockSocket;
 
 import java.io.IOException;
@@ -52,25 +51,12 @@ interface Outbound {
         };
     }
 
-    /**
-     * vsock to {@code remote} on {@code provider}. The socket takes a receive buffer of a MiB before it
-     * connects, as Inbound's listener does, so that what the service sends back (a download through the
-     * proxy) moves in reads as large as the relay's largest buffer.
-     */
+    /** vsock to {@code remote} on {@code provider}. */
     static Outbound vsock(SocketProvider provider, VsockAddress remote) {
         return new Outbound() {
             @Override
             public End dial() throws IOException {
-                VsockSocket s = VsockSocket.open(provider);
-                try {
-                    s.setOption(VsockOptions.BUFFER_MAX_SIZE, (long) CopyBuffer.MAX_BYTES)
-                            .setOption(VsockOptions.BUFFER_SIZE, (long) CopyBuffer.MAX_BYTES);
-                    s.connect(remote);
-                    return End.of(s);
-                } catch (IOException | RuntimeException e) {
-                    s.close();
-                    throw e;
-                }
+                return End.of(VsockSocket.connect(provider, remote));
             }
 
             @Override
