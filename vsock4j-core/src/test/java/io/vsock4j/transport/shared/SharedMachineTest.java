@@ -8,6 +8,7 @@ import io.vsock4j.core.Machine;
 import io.vsock4j.engine.Connection;
 import io.vsock4j.testing.Blocked;
 import io.vsock4j.testing.SharedDaemons;
+import io.vsock4j.wire.VirtioVsock;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -267,6 +268,14 @@ class SharedMachineTest {
         VsockServerSocket server = track(VsockServerSocket.bind(m, VsockAddress.of(VsockAddress.CID_ANY, port)));
         startPeer("send", port, bytes, how);
         VsockSocket in = track(server.accept());
+        // The peer's last frames may still sit in its link's queue when it says READY: kill it only once
+        // its SHUTDOWN is here, so that what the test sees is the reset and not frames lost with the peer.
+        Connection c = Machine.connectionOf(in.handle());
+        int shut = how.equals("both") ? VirtioVsock.SHUTDOWN_BOTH : VirtioVsock.SHUTDOWN_SEND;
+        for (int i = 0; i < 1000 && c.state().peerShutdown() != shut; i++) {
+            Thread.sleep(10);
+        }
+        assertThat(c.state().peerShutdown()).as("the peer's SHUTDOWN flags").isEqualTo(shut);
         Process peer = peers.getFirst();
         peer.destroyForcibly();
         assertThat(peer.waitFor(10, TimeUnit.SECONDS)).isTrue();

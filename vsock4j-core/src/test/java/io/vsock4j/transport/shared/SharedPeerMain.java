@@ -29,7 +29,8 @@ import java.util.StringJoiner;
  *       {@link #sendPattern}, shuts down SEND or both directions (no close: the socket keeps its port)
  *       and prints {@code READY}.</li>
  * </ul>
- * Each runs until killed or until its stdin closes (so it never outlives the test). */
+ * Each runs until killed or until its stdin closes (so it never outlives the test).
+ */
 public final class SharedPeerMain {
     /** A started peer and what it printed after READY. */
     record Started(Process process, String ready) {
