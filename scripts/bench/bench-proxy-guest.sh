@@ -106,26 +106,19 @@ xfer() {
     dl-ccopy) src="VSOCK-LISTEN:7610" sink="TCP:127.0.0.1:19020" ;;
     dl-csplice) src="VSOCK-LISTEN:7710" sink="TCP:127.0.0.1:19030" ;;
   esac
-  local listener=$sink
-  case $src in *-LISTEN:*) listener=$src ;; esac
-  if [ "$listener" = "$sink" ]; then
-    socat -b 131072 -u "$sink" OPEN:/dev/null,wronly & local waitpid=$!
-  else
-    socat -b 131072 -u OPEN:/dev/zero,readbytes="$bytes" "$src" & local waitpid=$!
-  fi
+  # Whichever end listens starts first, in the background; the other connects to it and is timed.
+  local from=(socat -b 131072 -u OPEN:/dev/zero,readbytes="$bytes" "$src") to=(socat -b 131072 -u "$sink" OPEN:/dev/null,wronly)
+  local listener=$sink first=("${to[@]}") second=("${from[@]}")
+  case $src in *-LISTEN:*) listener=$src first=("${from[@]}") second=("${to[@]}") ;; esac
+  "${first[@]}" & local waitpid=$!
   local port=${listener#*:}; port=${port%%,*}
   until if [ "${listener%%:*}" = TCP-LISTEN ]; then ss -Hltn "sport = :$port" | grep -q .; else ss -Hl --vsock | grep -q ":$port "; fi; do
     sleep 0.05
   done
   local c0 b0 t0 t1 c1 b1 j0 j1
   c0=$(ticks "$relay"); j0=$(threads "$relay"); b0=$(busy); t0=$(date +%s.%N)
-  if [ "$listener" = "$sink" ]; then
-    socat -b 131072 -u OPEN:/dev/zero,readbytes="$bytes" "$src"
-    wait "$waitpid"
-  else
-    socat -b 131072 -u "$sink" OPEN:/dev/null,wronly # ends at the EOF after the source's last byte
-    wait "$waitpid"
-  fi
+  "${second[@]}"
+  wait "$waitpid"
   t1=$(date +%s.%N)
   # socat's listener counts a connection's CPU once it has reaped the child that carried it.
   while [ -n "$(cat /proc/$relay/task/*/children 2> /dev/null)" ]; do sleep 0.05; done

@@ -65,13 +65,14 @@ for i in $(seq "$rounds"); do
   line="round $i: socat $(run 19001 19000) MiB/s, socat over a unix hop $(run 19021 19020) MiB/s"
   if [ "$direct" != 1 ]; then
     echo "$line, vsock proxy $(run 19011 19010) MiB/s"
-  elif [ $((i % 2)) = 1 ]; then
+    continue
+  fi
+  if [ $((i % 2)) = 1 ]; then
     shared_rate=$(run 19011 19010); direct_rate=$(run 19031 19030)
-    echo "$line, vsock proxy $shared_rate MiB/s, over a direct link $direct_rate MiB/s"
   else
     direct_rate=$(run 19031 19030); shared_rate=$(run 19011 19010)
-    echo "$line, vsock proxy $shared_rate MiB/s, over a direct link $direct_rate MiB/s"
   fi
+  echo "$line, vsock proxy $shared_rate MiB/s, over a direct link $direct_rate MiB/s"
 done
 per_gib() { # $1 a pid: CPU seconds it spent per GiB relayed in the rounds
   echo "scale=2; ($(cpu_seconds "$1") - ${cpu0[$1]}) * 1073741824 / ($bytes * $rounds)" | bc
