@@ -10,6 +10,8 @@
 # VSOCK4J_BENCH_DIRECT_LINK=1 adds a fourth: the same two proxies, each on one end of a single Unix link
 # between their JVMs (io.vsock4j.bench.LinkedProxy, no daemon), run in alternating order with the shared
 # machine's: what a direct path between two processes of a shared machine could give at most.
+# VSOCK4J_BENCH_SHARED_MEMORY=1 adds another: two JVMs relaying through a ring in shared memory
+# (io.vsock4j.bench.SharedMemoryRelay; no vsock at all), the cheapest relay two Java processes can make.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 bytes=${1:-1073741824}
@@ -30,7 +32,7 @@ until grep -q "vsock proxy" "$work/p1.err" 2>/dev/null && grep -q "vsock proxy" 
 direct=${VSOCK4J_BENCH_DIRECT_LINK:-0}
 if [ "$direct" = 1 ]; then
   . "$root/scripts/env.sh"; vsock4j_find_java > /dev/null
-  (cd "$root" && mvn -B -q -ntp -DskipTests package -pl vsock4j-bench -am)
+  (cd "$root" && mvn -B -q -ntp -DskipTests package -pl vsock4j-bench -am) >&2 # its terminal escapes stay off the rates
   linked=("$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED ${VSOCK4J_JAVA_OPTS:-}
     -cp "$root/vsock4j-bench/target/classes:$root/vsock4j-cli/target/vsock4j-cli.jar:$root/vsock4j-cli/target/lib/*"
     io.vsock4j.bench.LinkedProxy "$work/link.sock")
@@ -39,6 +41,18 @@ if [ "$direct" = 1 ]; then
   until [ -S "$work/link.sock" ]; do sleep 0.2; done
   "${linked[@]}" guest proxy --tcp-listen 127.0.0.1:19030 --to 2:7401 2>"$work/p4.err" & pids+=($!)
   until grep -q "vsock proxy" "$work/p3.err" 2>/dev/null && grep -q "vsock proxy" "$work/p4.err" 2>/dev/null; do sleep 0.2; done
+fi
+shm=${VSOCK4J_BENCH_SHARED_MEMORY:-0}
+if [ "$shm" = 1 ]; then
+  . "$root/scripts/env.sh"; vsock4j_find_java > /dev/null
+  (cd "$root" && mvn -B -q -ntp -DskipTests package -pl vsock4j-bench -am) >&2 # its terminal escapes stay off the rates
+  ring="/dev/shm/bench-proxy-$$.ring"
+  trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$work" "$ring" "$ring.bell"' EXIT
+  relay=("$JAVA_HOME/bin/java" ${VSOCK4J_JAVA_OPTS:-} -cp "$root/vsock4j-bench/target/classes" io.vsock4j.bench.SharedMemoryRelay)
+  "${relay[@]}" in "$ring" 19040 2>"$work/p5.err" & pids+=($!)
+  until [ -S "$ring.bell" ]; do sleep 0.2; done
+  "${relay[@]}" out "$ring" 127.0.0.1 19041 2>"$work/p6.err" & pids+=($!)
+  until grep -q "SharedMemoryRelay out" "$work/p6.err" 2>/dev/null; do sleep 0.2; done
 fi
 run() { # $1 the sink's port, $2 the port to send to; prints MiB/s
   socat -b 131072 -u TCP-LISTEN:"$1",reuseaddr OPEN:/dev/null,wronly & local sink=$!
@@ -56,23 +70,27 @@ cpu_seconds() { # $1 a pid: user + system CPU so far of it and its reaped childr
 relays=("${pids[@]:3}") # the proxies (and with a direct link, the linked proxies), in start order
 daemon_pid=$(cat "${XDG_RUNTIME_DIR:-/nonexistent}/vsock4j/$machine/daemon.pid" "/tmp/vsock4j-$(id -u)/$machine/daemon.pid" 2>/dev/null | head -1 || true)
 run 19011 19010 > /dev/null
-if [ "$direct" = 1 ]; then
-  run 19031 19030 > /dev/null
-fi
+# The relays that take turns after the two socats: "name sink-port listen-port" each.
+turns=("vsock proxy:19011:19010")
+[ "$direct" = 1 ] && turns+=("over a direct link:19031:19030")
+[ "$shm" = 1 ] && turns+=("two Java relays over shared memory:19041:19040")
+for turn in "${turns[@]:1}"; do
+  IFS=: read -r _ sink_port listen_port <<< "$turn"; run "$sink_port" "$listen_port" > /dev/null
+done
 declare -A cpu0
 for pid in "${pids[0]}" "${relays[@]}" $daemon_pid; do cpu0[$pid]=$(cpu_seconds "$pid"); done
 for i in $(seq "$rounds"); do
   line="round $i: socat $(run 19001 19000) MiB/s, socat over a unix hop $(run 19021 19020) MiB/s"
-  if [ "$direct" != 1 ]; then
-    echo "$line, vsock proxy $(run 19011 19010) MiB/s"
-    continue
-  fi
-  if [ $((i % 2)) = 1 ]; then
-    shared_rate=$(run 19011 19010); direct_rate=$(run 19031 19030)
-  else
-    direct_rate=$(run 19031 19030); shared_rate=$(run 19011 19010)
-  fi
-  echo "$line, vsock proxy $shared_rate MiB/s, over a direct link $direct_rate MiB/s"
+  declare -A rate=()
+  n=${#turns[@]}
+  for k in $(seq 0 $((n - 1))); do # each round starts one turn later than the one before
+    IFS=: read -r name sink_port listen_port <<< "${turns[$(((i - 1 + k) % n))]}"
+    rate[$name]=$(run "$sink_port" "$listen_port")
+  done
+  for turn in "${turns[@]}"; do
+    IFS=: read -r name _ <<< "$turn"; line="$line, $name ${rate[$name]} MiB/s"
+  done
+  echo "$line"
 done
 per_gib() { # $1 a pid: CPU seconds it spent per GiB relayed in the rounds
   echo "scale=2; ($(cpu_seconds "$1") - ${cpu0[$1]}) * 1073741824 / ($bytes * $rounds)" | bc
@@ -80,4 +98,5 @@ per_gib() { # $1 a pid: CPU seconds it spent per GiB relayed in the rounds
 cpu="CPU seconds per GiB in the rounds: socat's relay $(per_gib "${pids[0]}"); shared-machine proxies $(per_gib "${relays[0]}") (vsock -> TCP) and $(per_gib "${relays[1]}") (TCP -> vsock)"
 [ -n "$daemon_pid" ] && cpu="$cpu, its daemon $(per_gib "$daemon_pid")"
 [ "$direct" = 1 ] && cpu="$cpu; direct-link proxies $(per_gib "${relays[2]}") and $(per_gib "${relays[3]}")"
+[ "$shm" = 1 ] && cpu="$cpu; shared-memory relays $(per_gib "${pids[-2]}") (in) and $(per_gib "${pids[-1]}") (out)"
 echo "$cpu"
