@@ -408,6 +408,22 @@ public final class Machine implements SocketProvider, AutoCloseable {
         return ports.size();
     }
 
+    /**
+     * Closes every socket of this machine as its own {@code close()} would, as the kernel closes a
+     * process's sockets when it exits: a listener frees its port, a connected socket sends SHUTDOWN
+     * after what it wrote and waits for its peer in the background, a connect in progress fails. The
+     * machine stays up; {@link #close()} takes it down. A shared machine's member process does this
+     * when its JVM exits ({@code SharedMachine}), since there the other end outlives the process.
+     */
+    public void closeSockets() {
+        for (Connection c : connected.values()) {
+            c.closeSocket();
+        }
+        for (EngineSocket s : ports.sockets()) {
+            s.close();
+        }
+    }
+
     /** Closes the transports and the timer. Sockets still open see their transport go quiet. */
     @Override
     public void close() {

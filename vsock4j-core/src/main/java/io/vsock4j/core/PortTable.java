@@ -125,7 +125,6 @@ final class PortTable {
         return true;
     }
 
-    /** How many sockets are bound (tests check nothing leaks). */
     /** Every bound socket, a copy: the caller may call into them (the table's lock is let go first). */
     synchronized List<EngineSocket> sockets() {
         List<EngineSocket> all = new ArrayList<>();
@@ -137,6 +136,7 @@ final class PortTable {
         return all;
     }
 
+    /** How many sockets are bound (tests check nothing leaks). */
     synchronized int size() {
         int n = 0;
         for (List<Bound> sockets : byPort.values()) {

@@ -321,6 +321,14 @@ public final class Connection {
     // ------------------------------------------------------------------------------------------------
     // shutdown, close, reset
 
+    /**
+     * Closes the socket that owns this connection, as its own {@code close()} would; for a machine that
+     * closes every socket of a process that is exiting ({@code Machine.closeSockets}). Call without the lock.
+     */
+    public void closeSocket() {
+        owner.closeSocket();
+    }
+
     /** shutdown(2): how is MessageFlags.SHUTDOWN_RECEIVE, _SEND or _BOTH; sends SHUTDOWN with those flags. */
     public void shutdown(int how) throws IOException {
         lock.lock();

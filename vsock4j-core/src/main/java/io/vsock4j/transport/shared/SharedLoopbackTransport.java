@@ -2,6 +2,7 @@ package io.vsock4j.transport.shared;
 
 import io.vsock4j.SocketType;
 import io.vsock4j.VsockAddress;
+import io.vsock4j.core.Machine;
 import io.vsock4j.wire.Packet;
 import io.vsock4j.spi.Errno;
 import io.vsock4j.spi.PortRegistry;
@@ -10,6 +11,7 @@ import io.vsock4j.transport.link.LinkTransport;
 import io.vsock4j.transport.link.PacketLink;
 
 import java.io.IOException;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -30,6 +32,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * The link carries this process's H2G too ({@link #hostSide()}): packets between CID 2 and the guests
  * a device process serves on the machine.
  *
+ * <p>When the JVM exits, this process's sockets close as the kernel closes an exiting process's
+ * sockets ({@link #closeAtExit}): what they wrote and their SHUTDOWN reach their peers in the other
+ * processes, which read to EOF, where a process that merely vanished (SIGKILL) leaves them ECONNRESET.
+ *
  * <p>Threads: {@link #send}, {@link #hold} and {@link #release} from any thread, never blocking;
  * {@link #reserve} blocks the binding thread for the daemon's answer. Arriving packets and answers come
  * on the link's reader thread, which never takes {@code portLock} for long and never waits.
@@ -44,6 +50,15 @@ public final class SharedLoopbackTransport extends LinkTransport implements Port
     private final SharedHostTransport hostSide = new SharedHostTransport(this);
     /** Done once the daemon's first GUESTS frame (its first frame of all) has been handled. */
     private final CompletableFuture<Void> guestsKnown = new CompletableFuture<>();
+    /** The shutdown hook of {@link #closeAtExit}; null before it and once the machine was closed. */
+    private volatile Thread exitHook;
+
+    /**
+     * How long an exiting JVM waits for the daemon to take what its sockets still had to send. The
+     * daemon reads at once; only a stopped or wedged one takes longer, and an exit should not wait on it
+     * the full 8 s of a close.
+     */
+    static final Duration EXIT_FLUSH_TIMEOUT = Duration.ofSeconds(2);
 
     /** Holds on one port, and the daemon's answer to the RESERVE that took the first. */
     private static final class Hold {
@@ -64,6 +79,46 @@ public final class SharedLoopbackTransport extends LinkTransport implements Port
     @Override
     public TransportRole role() {
         return TransportRole.LOCAL;
+    }
+
+    /**
+     * Makes the JVM's exit (its shutdown hooks: the end of main, System.exit, SIGTERM, SIGINT) close
+     * {@code machine}, the machine on top of this transport, as the kernel closes a process's sockets when
+     * it exits: {@link Machine#closeSockets} sends every connection's SHUTDOWN after what it wrote and
+     * releases the listeners' ports, the link is given {@link #EXIT_FLUSH_TIMEOUT} to carry all of that
+     * to the daemon, and then the machine closes (the daemon frees what ports are left as the process
+     * leaves). Without it, what still sat in the link's queue would die with the JVM, and the daemon,
+     * seeing the process leave with ports held, would reset its peers' connections. A shutdown hook of
+     * the application's own that still uses these sockets races with this one, as hooks run in no set
+     * order; closing the machine first removes this hook.
+     */
+    void closeAtExit(Machine machine) {
+        Thread hook = Thread.ofPlatform().name("vsock4j exit: shared machine " + name).unstarted(() -> {
+            machine.closeSockets();
+            link().closeBy(System.nanoTime() + EXIT_FLUSH_TIMEOUT.toNanos());
+            machine.close();
+        });
+        exitHook = hook;
+        Runtime.getRuntime().addShutdownHook(hook);
+    }
+
+    /** The hook {@link #closeAtExit} installed, while it is installed (tests). */
+    Thread exitHook() {
+        return exitHook;
+    }
+
+    @Override
+    public void close() {
+        Thread hook = exitHook;
+        exitHook = null;
+        if (hook != null && hook != Thread.currentThread()) {
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException e) {
+                // The JVM is exiting: the hook runs (or ran) and closes what this close would.
+            }
+        }
+        super.close();
     }
 
     /** This process's H2G transport on the machine: the host's side of the guests devices serve there. */

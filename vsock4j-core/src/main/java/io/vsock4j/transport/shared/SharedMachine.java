@@ -34,6 +34,11 @@ import java.util.List;
  * }
  * }</pre>
  *
+ * <p>The other processes outlive this one, as they would on a Linux machine, so this process's exit
+ * ends its sockets as a kernel ends an exiting process's: a JVM that exits without closing them (the end
+ * of main, System.exit, SIGTERM) still delivers what they wrote, then their EOF. Only a JVM that dies
+ * without running its shutdown hooks (SIGKILL, a crash) leaves its peers with ECONNRESET.
+ *
  * <p>Any thread; {@link #connect} blocks until the daemon answers, starting it when needed (up to
  * {@link #CONNECT_TIMEOUT}).
  */
@@ -76,6 +81,7 @@ public final class SharedMachine {
             m.close();
             throw e;
         }
+        local.closeAtExit(m);
         return m;
     }
 

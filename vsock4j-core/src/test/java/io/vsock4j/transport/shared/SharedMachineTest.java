@@ -6,6 +6,7 @@ import io.vsock4j.VsockServerSocket;
 import io.vsock4j.VsockSocket;
 import io.vsock4j.core.Machine;
 import io.vsock4j.engine.Connection;
+import io.vsock4j.spi.TransportRole;
 import io.vsock4j.testing.Blocked;
 import io.vsock4j.testing.SharedDaemons;
 import io.vsock4j.wire.VirtioVsock;
@@ -256,6 +257,37 @@ class SharedMachineTest {
         assertThat(in.getInputStream().readAllBytes()).isEqualTo(SharedPeerMain.sendPattern(bytes));
         assertThat(in.getInputStream().read()).isEqualTo(-1);
         assertThatThrownBy(() -> in.getOutputStream().write(1)).hasMessageStartingWith("ECONNRESET");
+    }
+
+    /**
+     * A process that writes and calls System.exit without closing its socket: as the kernel closes an
+     * exiting process's sockets, its exit hook sends what was still queued and the SHUTDOWN, so the peer
+     * reads the whole stream and then EOF. Before the hook, the last frames died with the JVM and the
+     * daemon reported the port GONE: ECONNRESET part way through.
+     */
+    @Test
+    void aProcessThatExitsWithoutClosingItsSocketLeavesItsWholeStreamThenEof() throws Exception {
+        int bytes = 3 << 20; // past the 256 KiB credit: the peer's last writes wait for our reads
+        Machine m = join();
+        VsockServerSocket server = track(VsockServerSocket.bind(m, VsockAddress.of(VsockAddress.CID_ANY, 6010)));
+        startPeer("exit", 6010, bytes);
+        VsockSocket in = track(server.accept());
+        in.setSoTimeout(10_000);
+        assertThat(in.getInputStream().readAllBytes()).isEqualTo(SharedPeerMain.sendPattern(bytes));
+        assertThat(peers.getFirst().waitFor(10, TimeUnit.SECONDS)).as("the peer exited").isTrue();
+        assertThat(peers.getFirst().exitValue()).isZero();
+    }
+
+    /** A machine closed before the JVM exits takes its exit hook along: joining and leaving leaks no hook. */
+    @Test
+    void closingTheMachineRemovesItsExitHook() throws Exception {
+        Machine m = SharedMachine.connect(dir, IDLE);
+        SharedLoopbackTransport local = (SharedLoopbackTransport) m.transport(TransportRole.LOCAL);
+        Thread hook = local.exitHook();
+        assertThat(hook).isNotNull();
+        m.close();
+        assertThat(local.exitHook()).isNull();
+        assertThat(Runtime.getRuntime().removeShutdownHook(hook)).as("the hook was still installed").isFalse();
     }
 
     /**

@@ -28,6 +28,8 @@ import java.util.StringJoiner;
  *   <li>{@code send DIR DIAL_PORT BYTES send|both}: connects to 1:DIAL_PORT, writes BYTES bytes of
  *       {@link #sendPattern}, shuts down SEND or both directions (no close: the socket keeps its port)
  *       and prints {@code READY}.</li>
+ *   <li>{@code exit DIR DIAL_PORT BYTES}: connects to 1:DIAL_PORT, prints {@code READY}, writes BYTES
+ *       bytes of {@link #sendPattern} and calls System.exit(0) without closing the socket.</li>
  * </ul>
  * Each runs until killed or until its stdin closes (so it never outlives the test).
  */
@@ -68,6 +70,12 @@ public final class SharedPeerMain {
             if (args[4].equals("both")) {
                 s.shutdownInput();
             }
+        } else if (args[0].equals("exit")) {
+            VsockSocket s = VsockSocket.connect(machine, VsockAddress.of(VsockAddress.CID_LOCAL, Integer.parseInt(args[2])));
+            System.out.println(ready);
+            System.out.flush();
+            s.getOutputStream().write(sendPattern(Integer.parseInt(args[3])));
+            System.exit(0);
         } else if (args[0].equals("echo")) {
             VsockServerSocket server = VsockServerSocket.bind(machine, VsockAddress.of(VsockAddress.CID_ANY, Integer.parseInt(args[2])));
             keep.add(server);
