@@ -83,7 +83,7 @@ final class GuestDriver {
     /** One ring of the driver; the guest-physical layout is the one TestFrontend sends in SET_VRING_ADDR. */
     final class Ring {
         final int index;
-        final int size = TestFrontend.RING_SIZE;
+        final int size;
         final long descGpa;
         final long availGpa;
         final long usedGpa;
@@ -95,9 +95,10 @@ final class GuestDriver {
 
         Ring(int index) {
             this.index = index;
+            size = frontend.ringSize(index);
             descGpa = TestFrontend.RING_AREA + index * TestFrontend.RING_STRIDE;
-            availGpa = descGpa + 0x800;
-            usedGpa = descGpa + 0x1000;
+            availGpa = descGpa + frontend.availOffset(index);
+            usedGpa = descGpa + frontend.usedOffset(index);
             for (int i = 0; i < size; i++) {
                 free.add(i);
             }

@@ -13,8 +13,11 @@ import java.util.List;
  * QEMU's RAM above 4 GiB has). Owned by the test thread.
  */
 final class GuestRam implements AutoCloseable {
-    /** Bytes per region; a multiple of the page size, as mmap offsets must be. */
-    static final long REGION_BYTES = 1 << 20;
+    /**
+     * Bytes per region; a multiple of the page size, as mmap offsets must be. 4 MiB: room for the 8 KiB tx
+     * buffers of a 512-entry tx ring in high RAM ({@link TestFrontend#connect(java.nio.file.Path, int, int)}).
+     */
+    static final long REGION_BYTES = 4 << 20;
     /** Guest physical address of the second region: above 4 GiB, like QEMU's high RAM. */
     static final long HIGH_GUEST_PHYS_ADDR = 1L << 32;
 

@@ -30,14 +30,17 @@ final class TestFrontend implements AutoCloseable {
     private final List<AutoCloseable> owned = new ArrayList<>();
     /** The rings this frontend sets up: 2 as QEMU's vhost-user-vsock (rx, tx), or 3 with the event ring. */
     final int rings;
+    /** The tx ring's size: {@link #RING_SIZE}, or more for a driver that offers more than one wake-up takes. */
+    final int txRingSize;
     final EventFd[] kicks = new EventFd[VsockRings.RINGS];
     final EventFd[] calls = new EventFd[VsockRings.RINGS];
     GuestRam ram;
     private boolean closed;
 
-    private TestFrontend(MessageChannel channel, int rings) {
+    private TestFrontend(MessageChannel channel, int rings, int txRingSize) {
         this.channel = channel;
         this.rings = rings;
+        this.txRingSize = txRingSize;
     }
 
     static TestFrontend connect(Path path) throws IOException {
@@ -46,7 +49,34 @@ final class TestFrontend implements AutoCloseable {
 
     /** A frontend that sets up {@code rings} rings: 3 hands the event ring to the backend too. */
     static TestFrontend connect(Path path, int rings) throws IOException {
-        return new TestFrontend(new MessageChannel(UnixChannel.connect(path, TIMEOUT_MILLIS)), rings);
+        return connect(path, rings, RING_SIZE);
+    }
+
+    /** As {@link #connect(Path, int)}, with a tx ring of {@code txRingSize} entries (a power of two up to 512). */
+    static TestFrontend connect(Path path, int rings, int txRingSize) throws IOException {
+        if (Integer.bitCount(txRingSize) != 1 || txRingSize < RING_SIZE || txRingSize > 512) {
+            throw new IllegalArgumentException("tx ring size " + txRingSize);
+        }
+        return new TestFrontend(new MessageChannel(UnixChannel.connect(path, TIMEOUT_MILLIS)), rings, txRingSize);
+    }
+
+    /** The size of ring {@code index}. */
+    int ringSize(int index) {
+        return index == VsockRings.TX ? txRingSize : RING_SIZE;
+    }
+
+    /**
+     * Where ring {@code index}'s available ring starts, from its descriptor table: right after the table
+     * (16 bytes an entry), 0x800 for the 128 entries QEMU uses.
+     */
+    long availOffset(int index) {
+        return 16L * ringSize(index);
+    }
+
+    /** Where its used ring starts, from its descriptor table: past the available ring, on a 2 KiB boundary. */
+    long usedOffset(int index) {
+        long availBytes = 6 + 2L * ringSize(index);
+        return availOffset(index) + (availBytes + 0x7FF) / 0x800 * 0x800;
     }
 
     void send(VhostUserRequest r, int flags, byte[] payload, int... fds) throws IOException {
@@ -133,7 +163,7 @@ final class TestFrontend implements AutoCloseable {
         send(VhostUserRequest.SET_FEATURES, u64(features));
         sendMemTable();
         for (int i = 0; i < rings; i++) {
-            send(VhostUserRequest.SET_VRING_NUM, new VringState(i, RING_SIZE).encode());
+            send(VhostUserRequest.SET_VRING_NUM, new VringState(i, ringSize(i)).encode());
             send(VhostUserRequest.SET_VRING_BASE, new VringState(i, bases[i]).encode());
             send(VhostUserRequest.SET_VRING_ADDR, ringAddress(i).encode());
             kicks[i] = sendRingFd(VhostUserRequest.SET_VRING_KICK, i);
@@ -154,7 +184,7 @@ final class TestFrontend implements AutoCloseable {
 
     VringAddress ringAddress(int i) {
         long base = RING_AREA + i * RING_STRIDE;
-        return new VringAddress(i, 0, ram.userAddr(base), ram.userAddr(base + 0x1000), ram.userAddr(base + 0x800), 0);
+        return new VringAddress(i, 0, ram.userAddr(base), ram.userAddr(base + usedOffset(i)), ram.userAddr(base + availOffset(i)), 0);
     }
 
     void enable(int index, boolean on) throws IOException {

@@ -28,8 +28,10 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import static io.vsock4j.wire.VirtioVsock.OP_REQUEST;
 import static io.vsock4j.wire.VirtioVsock.OP_RESPONSE;
@@ -82,7 +84,12 @@ class VsockDeviceTest {
 
     /** A frontend that starts the device as QEMU does and a driver with {@code rxBuffers} 4 KiB rx buffers posted. */
     private GuestDriver connectGuest(boolean eventIdx, int rxBuffers) throws IOException {
-        TestFrontend f = TestFrontend.connect(device.socketPath());
+        return connectGuest(eventIdx, rxBuffers, TestFrontend.RING_SIZE);
+    }
+
+    /** As {@link #connectGuest(boolean, int)}, with a tx ring of {@code txRingSize} entries. */
+    private GuestDriver connectGuest(boolean eventIdx, int rxBuffers, int txRingSize) throws IOException {
+        TestFrontend f = TestFrontend.connect(device.socketPath(), RecordingDevice.QUEUES, txRingSize);
         closeLast.add(f);
         f.startLikeQemu();
         f.driverStart(eventIdx ? FEATURES : FEATURES & ~(1L << VirtioRing.F_EVENT_IDX_BIT), new int[] {0, 0});
@@ -470,6 +477,65 @@ class VsockDeviceTest {
             guest.tx.publish(d);
         });
         assertThat(host.connectionCount()).isEqualTo(good - 2000);
+    }
+
+    /**
+     * A guest that offers more tx chains than one wake-up takes cannot starve rx: the ring thread takes
+     * {@link VsockRings#TX_CHAINS_PER_WAKEUP} of them (vhost's weight), fills the rx buffers, delivers what
+     * it took, and only then comes back for the rest. A tap that holds the first packet delivered stops
+     * the ring thread right there, and the rings show what that wake-up did.
+     */
+    @Test
+    void aTxRingFullerThanOneWakeupTakesLetsRxBeServedBeforeTheRest() throws Exception {
+        startDevice();
+        GuestDriver guest = connectGuest(true, 0, 512);
+        VsockServerSocket server = listen(PORT);
+        // The host's RESPONSE waits in the device: the guest has posted no rx buffer yet.
+        guest.send(guest.packet(OP_REQUEST, TYPE_STREAM, 1234, PORT));
+        closeLast.add(server.accept());
+        assertThat(guest.awaitTxDone().len()).isZero();
+
+        // One rx buffer, then more tx chains than a wake-up takes, all published without a kick but the last.
+        int rxBuffer = guest.rx.take();
+        guest.rx.desc(rxBuffer, guest.rx.buffer(rxBuffer), GuestDriver.RX_BUFFER_BYTES, VirtioRing.DESC_F_WRITE, 0);
+        guest.rx.offerChain(new int[] {rxBuffer});
+        int chains = VsockRings.TX_CHAINS_PER_WAKEUP + 44;
+        int[] heads = new int[chains];
+        for (int i = 0; i < chains; i++) {
+            // RSTs for connections nobody has: the host drops them without an answer.
+            heads[i] = guest.txChain(guest.packet(VirtioVsock.OP_RST, TYPE_STREAM, 4000 + i, 4000));
+        }
+        guest.tx.publishAll(heads);
+
+        CountDownLatch held = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        AtomicBoolean first = new AtomicBoolean(true);
+        Machine.PacketTap holdFirst = (outbound, transport, p) -> {
+            if (!outbound && first.compareAndSet(true, false)) {
+                held.countDown();
+                try {
+                    release.await(20, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        };
+        host.addTap(holdFirst);
+        try {
+            guest.tx.kick();
+            assertThat(held.await(10, TimeUnit.SECONDS)).as("a packet from the guest was delivered").isTrue();
+            assertThat(guest.tx.usedIdx()).as("tx chains given back before the first delivery (the REQUEST and one wake-up's)")
+                    .isEqualTo(1 + VsockRings.TX_CHAINS_PER_WAKEUP);
+            assertThat(guest.rx.usedIdx()).as("rx buffers filled in that wake-up").isEqualTo(1);
+        } finally {
+            release.countDown();
+            host.removeTap(holdFirst);
+        }
+        for (int i = 0; i < chains; i++) {
+            assertThat(guest.awaitTxDone().len()).isZero();
+        }
+        assertResponse(guest.receiveWithoutRefill().packet(), 1234, PORT);
+        assertThat(host.connectionCount()).as("the RSTs touched nothing").isEqualTo(1);
     }
 
     @Test
