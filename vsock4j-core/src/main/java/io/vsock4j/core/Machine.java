@@ -412,8 +412,9 @@ public final class Machine implements SocketProvider, AutoCloseable {
      * Closes every socket of this machine as its own {@code close()} would, as the kernel closes a
      * process's sockets when it exits: a listener frees its port, a connected socket sends SHUTDOWN
      * after what it wrote and waits for its peer in the background, a connect in progress fails. The
-     * machine stays up; {@link #close()} takes it down. A shared machine's member process does this
-     * when its JVM exits ({@code SharedMachine}), since there the other end outlives the process.
+     * machine stays up; {@link #close()} takes it down (and calls this first on a machine shared with
+     * other processes). A shared machine's member process does this when its JVM exits
+     * ({@code SharedMachine}), since there the other end outlives the process.
      */
     public void closeSockets() {
         for (Connection c : connected.values()) {
@@ -424,10 +425,19 @@ public final class Machine implements SocketProvider, AutoCloseable {
         }
     }
 
-    /** Closes the transports and the timer. Sockets still open see their transport go quiet. */
+    /**
+     * Closes the transports and the timer. Sockets still open see their transport go quiet, as when a
+     * kernel goes away: their connections reset. A machine whose port space it shares with other
+     * processes ({@link Builder#portRegistry}) is this process's view of one that goes on without it, so
+     * leaving it is the process's exit: its sockets first close as the kernel closes an exiting
+     * process's ({@link #closeSockets}), and their peers read what was written, then EOF.
+     */
     @Override
     public void close() {
         closed = true;
+        if (registry != null) {
+            closeSockets();
+        }
         for (Connection c : connected.values()) {
             c.transportReset();
         }

@@ -36,8 +36,9 @@ import java.util.List;
  *
  * <p>The other processes outlive this one, as they would on a Linux machine, so this process's exit
  * ends its sockets as a kernel ends an exiting process's: a JVM that exits without closing them (the end
- * of main, System.exit, SIGTERM) still delivers what they wrote, then their EOF. Only a JVM that dies
- * without running its shutdown hooks (SIGKILL, a crash) leaves its peers with ECONNRESET.
+ * of main, System.exit, SIGTERM) still delivers what they wrote, then their EOF, and so does one that
+ * closes its machine with sockets open. Only a JVM that dies without running its shutdown hooks
+ * (SIGKILL, a crash) leaves its peers with ECONNRESET.
  *
  * <p>Any thread; {@link #connect} blocks until the daemon answers, starting it when needed (up to
  * {@link #CONNECT_TIMEOUT}).

@@ -278,6 +278,18 @@ class SharedMachineTest {
         assertThat(peers.getFirst().exitValue()).isZero();
     }
 
+    /** Closing a shared machine is leaving it, which is the process's exit as far as its peers can tell: the same EOF. */
+    @Test
+    void aProcessThatClosesItsMachineWithASocketOpenLeavesItsWholeStreamThenEof() throws Exception {
+        int bytes = 3 << 20;
+        Machine m = join();
+        VsockServerSocket server = track(VsockServerSocket.bind(m, VsockAddress.of(VsockAddress.CID_ANY, 6011)));
+        startPeer("leave", 6011, bytes);
+        VsockSocket in = track(server.accept());
+        in.setSoTimeout(10_000);
+        assertThat(in.getInputStream().readAllBytes()).isEqualTo(SharedPeerMain.sendPattern(bytes));
+    }
+
     /** A machine closed before the JVM exits takes its exit hook along: joining and leaving leaks no hook. */
     @Test
     void closingTheMachineRemovesItsExitHook() throws Exception {

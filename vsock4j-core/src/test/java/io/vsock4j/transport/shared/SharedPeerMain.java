@@ -28,6 +28,9 @@ import java.util.StringJoiner;
  *   <li>{@code send DIR DIAL_PORT BYTES send|both}: connects to 1:DIAL_PORT, writes BYTES bytes of
  *       {@link #sendPattern}, shuts down SEND or both directions (no close: the socket keeps its port)
  *       and prints {@code READY}.</li>
+ *   <li>{@code leave DIR DIAL_PORT BYTES}: connects to 1:DIAL_PORT, prints {@code READY}, writes BYTES
+ *       bytes of {@link #sendPattern}, closes its machine without closing the socket and prints
+ *       {@code LEFT}.</li>
  *   <li>{@code exit DIR DIAL_PORT BYTES}: connects to 1:DIAL_PORT, prints {@code READY}, writes BYTES
  *       bytes of {@link #sendPattern} and calls System.exit(0) without closing the socket.</li>
  * </ul>
@@ -70,6 +73,14 @@ public final class SharedPeerMain {
             if (args[4].equals("both")) {
                 s.shutdownInput();
             }
+        } else if (args[0].equals("leave")) {
+            VsockSocket s = VsockSocket.connect(machine, VsockAddress.of(VsockAddress.CID_LOCAL, Integer.parseInt(args[2])));
+            System.out.println(ready);
+            System.out.flush();
+            s.getOutputStream().write(sendPattern(Integer.parseInt(args[3])));
+            machine.close();
+            System.out.println("LEFT");
+            System.out.flush();
         } else if (args[0].equals("exit")) {
             VsockSocket s = VsockSocket.connect(machine, VsockAddress.of(VsockAddress.CID_LOCAL, Integer.parseInt(args[2])));
             System.out.println(ready);
