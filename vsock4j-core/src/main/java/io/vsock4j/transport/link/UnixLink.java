@@ -52,7 +52,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * writer, and the writer finishes a frame an inline write began before any other. {@link #close()}
  * first lets everything queued be written (up to {@link VirtioVsock#CLOSE_TIMEOUT_NANOS}), then closes
  * the channel, which ends both: a process that wrote its last bytes and closed its machine expects them
- * to arrive, as a kernel socket delivers what was written before its close.
+ * to arrive, as a kernel socket delivers what was written before its close. The same holds the other
+ * way: a write that fails because the peer closed stops the writing only, and the reader still delivers
+ * what the peer sent before its close; the end of the stream then takes the link down (or, from a peer
+ * that never closes, the close timeout).
  */
 public final class UnixLink implements PacketLink {
     private static final System.Logger LOG = System.getLogger(UnixLink.class.getName());
@@ -94,6 +97,11 @@ public final class UnixLink implements PacketLink {
     private Selector writable;
     /** Why the link is going down, once it is. Guarded by lock. */
     private String downReason;
+    /**
+     * Why writing stopped (a write failed: the peer closed or stopped reading), while the reader still
+     * takes what the peer sent before; null while writes work. Guarded by lock.
+     */
+    private String writeFailure;
     /** Guarded by lock. */
     private Thread reader;
     /** Guarded by lock. */
@@ -145,7 +153,7 @@ public final class UnixLink implements PacketLink {
         boolean overflow;
         lock.lock();
         try {
-            if (downReason != null) {
+            if (downReason != null || writeFailure != null) {
                 return;
             }
             if (writer != null && !writing && !writingInline && unfinishedFrame == null && outbound.isEmpty()) {
@@ -209,7 +217,7 @@ public final class UnixLink implements PacketLink {
             lock.unlock();
         }
         if (failure != null) {
-            goDown(failure);
+            writeFailed(failure);
         } else if (whole) {
             PayloadPool.give(packet.payload);
         }
@@ -297,10 +305,11 @@ public final class UnixLink implements PacketLink {
                     if (outbound.isEmpty() && unfinishedFrame == null && !writingInline) {
                         written.signalAll();
                     }
-                    while ((writingInline || outbound.isEmpty() && unfinishedFrame == null) && downReason == null) {
+                    while ((writingInline || outbound.isEmpty() && unfinishedFrame == null) && downReason == null
+                            && writeFailure == null) {
                         changed.awaitUninterruptibly();
                     }
-                    if (downReason != null) {
+                    if (downReason != null || writeFailure != null) {
                         return;
                     }
                     writing = true;
@@ -344,9 +353,10 @@ public final class UnixLink implements PacketLink {
         } catch (ClosedChannelException e) {
             goDown("link closed");
         } catch (IOException e) {
-            goDown("link write failed: " + e.getMessage());
+            writeFailed("link write failed: " + e.getMessage());
         } finally {
             closeQuietly(selector);
+            awaitReaderEnd();
         }
     }
 
@@ -389,6 +399,72 @@ public final class UnixLink implements PacketLink {
             } catch (IOException e) {
                 // nothing to do: it was only for waiting
             }
+        }
+    }
+
+    /**
+     * A write failed: the peer closed, or stopped reading. What it sent before may still wait in the
+     * socket (a closing process's last data and its SHUTDOWN), and it must be delivered, so the link does
+     * not go down here, as a TCP socket still reads up to the peer's FIN after a write to it failed:
+     * writing stops, what waited to be written is dropped (the peer will never read it), sends are dropped
+     * from now on, and the reader goes on to the end of the stream, which takes the link down.
+     */
+    private void writeFailed(String reason) {
+        lock.lock();
+        try {
+            if (downReason != null || writeFailure != null) {
+                return;
+            }
+            writeFailure = reason;
+            outbound.clear();
+            unfinishedFrame = null;
+            unfinishedPacket = null;
+            queuedBytes = 0;
+            queuedControlPackets = 0;
+            changed.signalAll();
+            written.signalAll();
+            if (writable != null) {
+                writable.wakeup();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * On the writer's thread as it ends: after a failed write, gives the reader up to the close timeout to
+     * reach the peer's end of stream, then takes the link down whatever it read, so a peer that stopped
+     * reading but never closes cannot keep its side of the link (its ports, on a shared machine) forever.
+     * Returns at once when the link is down already.
+     */
+    private void awaitReaderEnd() {
+        String reason;
+        lock.lock();
+        try {
+            long left = VirtioVsock.CLOSE_TIMEOUT_NANOS;
+            while (downReason == null && writeFailure != null && left > 0) {
+                left = changed.awaitNanos(left);
+            }
+            if (downReason != null || writeFailure == null) {
+                return;
+            }
+            reason = writeFailure + "; the peer did not close within " + VirtioVsock.CLOSE_TIMEOUT_NANOS / 1_000_000_000L + " s";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            reason = writeFailure;
+        } finally {
+            lock.unlock();
+        }
+        goDown(reason);
+    }
+
+    /** Whether sends are still written: the link is up and no write has failed (tests). */
+    boolean writesWork() {
+        lock.lock();
+        try {
+            return downReason == null && writeFailure == null;
+        } finally {
+            lock.unlock();
         }
     }
 
@@ -461,7 +537,8 @@ public final class UnixLink implements PacketLink {
             if (writer == null || writer == Thread.currentThread()) {
                 return;
             }
-            while (downReason == null && (writing || writingInline || unfinishedFrame != null || !outbound.isEmpty())) {
+            while (downReason == null && writeFailure == null
+                    && (writing || writingInline || unfinishedFrame != null || !outbound.isEmpty())) {
                 long left = deadlineNanos - System.nanoTime();
                 if (left <= 0) {
                     LOG.log(System.Logger.Level.WARNING,

@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -134,6 +135,72 @@ class UnixLinkInlineWriteTest {
         assertThat(arrived.down.get()).isNull();
     }
 
+    /**
+     * A peer that sends its last frames and closes: a write to it that then fails (EPIPE) must not throw
+     * away what it sent, which still waits in the socket. The reader goes on to the end of the stream and
+     * only then is the link down. (The shared machine's daemon, writing a credit update to a process that
+     * had just closed, dropped that process's last frames, its SHUTDOWN among them, and reported its ports
+     * GONE: its peer read ECONNRESET instead of EOF, in CI of session 17.)
+     */
+    @Test
+    void aWriteThatFailsBecauseThePeerClosedLeavesWhatThePeerSentToBeRead() throws Exception {
+        CountDownLatch firstArrived = new CountDownLatch(1);
+        CountDownLatch letGo = new CountDownLatch(1);
+        Collect arrived = new Collect() {
+            @Override
+            public void packet(Packet packet) {
+                super.packet(packet);
+                if (packet.fwdCnt == 0) {
+                    firstArrived.countDown(); // the reader stays here, so the rest waits in the socket
+                    try {
+                        letGo.await(30, TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+            }
+        };
+        UnixLink link = link(a, "closing-peer", arrived);
+        writeFrame(b, packet(0, 0, 100));
+        assertThat(firstArrived.await(30, TimeUnit.SECONDS)).isTrue();
+        int last = 40;
+        for (int i = 1; i <= last; i++) {
+            writeFrame(b, packet(0, i, 1000));
+        }
+        b.close();
+        try {
+            for (int i = 0; i < 1000 && link.writesWork(); i++) {
+                link.send(packet(1, i, 10)); // fails once the peer's close is seen: EPIPE
+                Thread.sleep(5);
+            }
+            assertThat(link.writesWork()).as("a write to the closed peer failed").isFalse();
+        } finally {
+            letGo.countDown();
+        }
+        for (int i = 1; i <= last; i++) {
+            Packet p = arrived.packets.poll(30, TimeUnit.SECONDS);
+            if (p != null && p.fwdCnt == 0) {
+                p = arrived.packets.poll(30, TimeUnit.SECONDS);
+            }
+            assertThat(p).as("frame %d of %d, sent before the peer closed (link down: %s)", i, last, arrived.down.get())
+                    .isNotNull();
+            assertThat(p.fwdCnt).isEqualTo(i);
+            assertCarries(p, 0, 0);
+        }
+        for (int i = 0; i < 3000 && arrived.down.get() == null; i++) {
+            Thread.sleep(10);
+        }
+        assertThat(arrived.down.get()).as("down once the stream ended").isEqualTo("peer closed the link");
+    }
+
+    private static void writeFrame(SocketChannel channel, Packet p) throws java.io.IOException {
+        for (java.nio.ByteBuffer b : FrameDecoder.encode(p)) {
+            while (b.hasRemaining()) {
+                channel.write(b);
+            }
+        }
+    }
+
     private UnixLink link(SocketChannel channel, String name, Collect receiver) {
         UnixLink link = UnixLink.over(channel, name);
         links.add(link);
@@ -163,7 +230,7 @@ class UnixLinkInlineWriteTest {
         }
     }
 
-    private static final class Collect implements PacketLink.Receiver {
+    private static class Collect implements PacketLink.Receiver {
         final LinkedBlockingQueue<Packet> packets = new LinkedBlockingQueue<>();
         final AtomicReference<String> down = new AtomicReference<>();
 

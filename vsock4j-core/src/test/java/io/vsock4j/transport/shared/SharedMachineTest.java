@@ -267,13 +267,7 @@ class SharedMachineTest {
      */
     @Test
     void aProcessThatExitsWithoutClosingItsSocketLeavesItsWholeStreamThenEof() throws Exception {
-        int bytes = 3 << 20; // past the 256 KiB credit: the peer's last writes wait for our reads
-        Machine m = join();
-        VsockServerSocket server = track(VsockServerSocket.bind(m, VsockAddress.of(VsockAddress.CID_ANY, 6010)));
-        startPeer("exit", 6010, bytes);
-        VsockSocket in = track(server.accept());
-        in.setSoTimeout(10_000);
-        assertThat(in.getInputStream().readAllBytes()).isEqualTo(SharedPeerMain.sendPattern(bytes));
+        readWholeStreamThenEofFromPeer("exit", 6010);
         assertThat(peers.getFirst().waitFor(10, TimeUnit.SECONDS)).as("the peer exited").isTrue();
         assertThat(peers.getFirst().exitValue()).isZero();
     }
@@ -281,10 +275,15 @@ class SharedMachineTest {
     /** Closing a shared machine is leaving it, which is the process's exit as far as its peers can tell: the same EOF. */
     @Test
     void aProcessThatClosesItsMachineWithASocketOpenLeavesItsWholeStreamThenEof() throws Exception {
-        int bytes = 3 << 20;
+        readWholeStreamThenEofFromPeer("leave", 6011);
+    }
+
+    /** Starts a peer in {@code mode} ({@link SharedPeerMain}) that sends to {@code port}; reads all it sent, then EOF. */
+    private void readWholeStreamThenEofFromPeer(String mode, int port) throws Exception {
+        int bytes = 3 << 20; // past the 256 KiB credit: the peer's last writes wait for our reads
         Machine m = join();
-        VsockServerSocket server = track(VsockServerSocket.bind(m, VsockAddress.of(VsockAddress.CID_ANY, 6011)));
-        startPeer("leave", 6011, bytes);
+        VsockServerSocket server = track(VsockServerSocket.bind(m, VsockAddress.of(VsockAddress.CID_ANY, port)));
+        startPeer(mode, port, bytes);
         VsockSocket in = track(server.accept());
         in.setSoTimeout(10_000);
         assertThat(in.getInputStream().readAllBytes()).isEqualTo(SharedPeerMain.sendPattern(bytes));
