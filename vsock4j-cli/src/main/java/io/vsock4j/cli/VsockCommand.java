@@ -159,6 +159,12 @@ public final class VsockCommand implements Runnable {
         });
         cl.setExecutionExceptionHandler((ex, failed, parseResult) -> {
             String name = failed.getCommandSpec().qualifiedName();
+            if (cl.getCommand() instanceof VsockCommand root && root.provider instanceof io.vsock4j.core.Machine m
+                    && m.isClosed()) {
+                // The machine closed under the command: its JVM is exiting (SIGTERM, Ctrl-C) and the exit
+                // closed the shared machine's sockets, as a kernel would. ncat says nothing then either.
+                return EXIT_FAILURE;
+            }
             if (ex instanceof CliFailure f) {
                 failed.getErr().println(name + ": " + oneLine(f.getMessage()));
                 return EXIT_FAILURE;

@@ -387,6 +387,14 @@ public final class Machine implements SocketProvider, AutoCloseable {
         }
     }
 
+    /**
+     * Whether {@link #close()} has begun: no socket opens any more, and a call that failed because its
+     * socket was closed under it failed because the machine went (a shared machine's JVM exiting).
+     */
+    public boolean isClosed() {
+        return closed;
+    }
+
     /** Connected sockets (tests check that nothing leaks). */
     public int connectionCount() {
         return connected.size();

@@ -83,21 +83,18 @@ public final class SharedLoopbackTransport extends LinkTransport implements Port
 
     /**
      * Makes the JVM's exit (its shutdown hooks: the end of main, System.exit, SIGTERM, SIGINT) close
-     * {@code machine}, the machine on top of this transport, as the kernel closes a process's sockets when
-     * it exits: {@link Machine#closeSockets} sends every connection's SHUTDOWN after what it wrote and
-     * releases the listeners' ports, the link is given {@link #EXIT_FLUSH_TIMEOUT} to carry all of that
-     * to the daemon, and then the machine closes (the daemon frees what ports are left as the process
-     * leaves). Without it, what still sat in the link's queue would die with the JVM, and the daemon,
-     * seeing the process leave with ports held, would reset its peers' connections. A shutdown hook of
-     * the application's own that still uses these sockets races with this one, as hooks run in no set
-     * order; closing the machine first removes this hook.
+     * {@code machine}, the machine on top of this transport. Its close ({@link Machine#close}, on a
+     * machine with a port registry) closes the sockets as the kernel closes an exiting process's:
+     * every connection's SHUTDOWN goes after what it wrote and the listeners' ports are released; this
+     * transport's close then gives the link {@link #EXIT_FLUSH_TIMEOUT} to carry all of that to the
+     * daemon (the daemon frees what ports are left as the process leaves). Without it, what still sat in
+     * the link's queue would die with the JVM, and the daemon, seeing the process leave with ports held,
+     * would reset its peers' connections. A shutdown hook of the application's own that still uses these
+     * sockets races with this one, as hooks run in no set order; closing the machine first removes this
+     * hook.
      */
     void closeAtExit(Machine machine) {
-        Thread hook = Thread.ofPlatform().name("vsock4j exit: shared machine " + name).unstarted(() -> {
-            machine.closeSockets();
-            link().closeBy(System.nanoTime() + EXIT_FLUSH_TIMEOUT.toNanos());
-            machine.close();
-        });
+        Thread hook = Thread.ofPlatform().name("vsock4j exit: shared machine " + name).unstarted(machine::close);
         exitHook = hook;
         Runtime.getRuntime().addShutdownHook(hook);
     }
@@ -111,7 +108,12 @@ public final class SharedLoopbackTransport extends LinkTransport implements Port
     public void close() {
         Thread hook = exitHook;
         exitHook = null;
-        if (hook != null && hook != Thread.currentThread()) {
+        if (hook == Thread.currentThread()) {
+            // The JVM is exiting: the daemon gets a short while to take the last frames, not a close's 8 s.
+            link().closeBy(System.nanoTime() + EXIT_FLUSH_TIMEOUT.toNanos());
+            return;
+        }
+        if (hook != null) {
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
             } catch (IllegalStateException e) {
