@@ -416,18 +416,30 @@ public final class UnixLink implements PacketLink {
                 return;
             }
             writeFailure = reason;
-            outbound.clear();
-            unfinishedFrame = null;
-            unfinishedPacket = null;
-            queuedBytes = 0;
-            queuedControlPackets = 0;
-            changed.signalAll();
-            written.signalAll();
-            if (writable != null) {
-                writable.wakeup();
-            }
+            dropQueuedAndWake(false);
         } finally {
             lock.unlock();
+        }
+    }
+
+    /**
+     * Under the lock, once nothing more will be written: forgets what waited to be written and wakes
+     * whoever waits for the writer (senders in close, the writer itself) and, with {@code reader}, the
+     * reader too.
+     */
+    private void dropQueuedAndWake(boolean reader) {
+        outbound.clear();
+        unfinishedFrame = null;
+        unfinishedPacket = null;
+        queuedBytes = 0;
+        queuedControlPackets = 0;
+        changed.signalAll();
+        written.signalAll();
+        if (writable != null) {
+            writable.wakeup();
+        }
+        if (reader && readable != null) {
+            readable.wakeup();
         }
     }
 
@@ -448,7 +460,8 @@ public final class UnixLink implements PacketLink {
             if (downReason != null || writeFailure == null) {
                 return;
             }
-            reason = writeFailure + "; the peer did not close within " + VirtioVsock.CLOSE_TIMEOUT_NANOS / 1_000_000_000L + " s";
+            reason = writeFailure + "; the peer did not close within "
+                    + VirtioVsock.CLOSE_TIMEOUT_NANOS / 1_000_000_000L + " s";
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             reason = writeFailure;
@@ -476,17 +489,7 @@ public final class UnixLink implements PacketLink {
                 return;
             }
             downReason = reason;
-            outbound.clear();
-            unfinishedFrame = null;
-            unfinishedPacket = null;
-            queuedBytes = 0;
-            queuedControlPackets = 0;
-            changed.signalAll();
-            written.signalAll();
-            if (readable != null) {
-                readable.wakeup();
-                writable.wakeup();
-            }
+            dropQueuedAndWake(true);
         } finally {
             lock.unlock();
         }
