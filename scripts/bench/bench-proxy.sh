@@ -20,7 +20,8 @@ vsock="$root/vsock"
 machine="bench-proxy-$$"
 work="$(mktemp -d)"
 pids=()
-trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$work"' EXIT
+ring="/dev/shm/bench-proxy-$$.ring" # VSOCK4J_BENCH_SHARED_MEMORY's ring, and its bell beside it
+trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$work" "$ring" "$ring.bell"' EXIT
 "$vsock" --help > /dev/null # builds now if sources changed: two proxies starting at once would both build
 printf 'allowlist:\n- {address: 127.0.0.1, port: 19011}\n' > "$work/allow.yaml"
 socat -b 131072 TCP-LISTEN:19000,reuseaddr,fork TCP:127.0.0.1:19001 & pids+=($!)
@@ -30,9 +31,12 @@ socat -b 131072 TCP-LISTEN:19020,reuseaddr,fork UNIX-CONNECT:"$work/hop.sock" & 
 "$vsock" --transport shared --machine "$machine" proxy --tcp-listen 127.0.0.1:19010 --to 1:7400 2>"$work/p2.err" & pids+=($!)
 until grep -q "vsock proxy" "$work/p1.err" 2>/dev/null && grep -q "vsock proxy" "$work/p2.err" 2>/dev/null; do sleep 0.2; done
 direct=${VSOCK4J_BENCH_DIRECT_LINK:-0}
-if [ "$direct" = 1 ]; then
+shm=${VSOCK4J_BENCH_SHARED_MEMORY:-0}
+if [ "$direct" = 1 ] || [ "$shm" = 1 ]; then # both run classes of vsock4j-bench
   . "$root/scripts/env.sh"; vsock4j_find_java > /dev/null
   (cd "$root" && mvn -B -q -ntp -DskipTests package -pl vsock4j-bench -am) >&2 # its terminal escapes stay off the rates
+fi
+if [ "$direct" = 1 ]; then
   linked=("$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED ${VSOCK4J_JAVA_OPTS:-}
     -cp "$root/vsock4j-bench/target/classes:$root/vsock4j-cli/target/vsock4j-cli.jar:$root/vsock4j-cli/target/lib/*"
     io.vsock4j.bench.LinkedProxy "$work/link.sock")
@@ -42,12 +46,7 @@ if [ "$direct" = 1 ]; then
   "${linked[@]}" guest proxy --tcp-listen 127.0.0.1:19030 --to 2:7401 2>"$work/p4.err" & pids+=($!)
   until grep -q "vsock proxy" "$work/p3.err" 2>/dev/null && grep -q "vsock proxy" "$work/p4.err" 2>/dev/null; do sleep 0.2; done
 fi
-shm=${VSOCK4J_BENCH_SHARED_MEMORY:-0}
 if [ "$shm" = 1 ]; then
-  . "$root/scripts/env.sh"; vsock4j_find_java > /dev/null
-  (cd "$root" && mvn -B -q -ntp -DskipTests package -pl vsock4j-bench -am) >&2 # its terminal escapes stay off the rates
-  ring="/dev/shm/bench-proxy-$$.ring"
-  trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$work" "$ring" "$ring.bell"' EXIT
   relay=("$JAVA_HOME/bin/java" ${VSOCK4J_JAVA_OPTS:-} -cp "$root/vsock4j-bench/target/classes" io.vsock4j.bench.SharedMemoryRelay)
   "${relay[@]}" in "$ring" 19040 2>"$work/p5.err" & pids+=($!)
   until [ -S "$ring.bell" ]; do sleep 0.2; done
