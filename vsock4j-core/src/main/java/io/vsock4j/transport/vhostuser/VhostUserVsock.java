@@ -68,6 +68,11 @@ public final class VhostUserVsock implements AutoCloseable {
         return backend.socketPath();
     }
 
+    /** See {@link VsockDevice#ringThreadTookEverySend} (tests). */
+    boolean ringThreadTookEverySend() {
+        return device.ringThreadTookEverySend();
+    }
+
     /** What the device's ring thread did in the current or last VMM session (for benchmarks). */
     public RingCounters counters() {
         return device.counters();

@@ -191,6 +191,12 @@ final class VsockDevice implements VhostUserDevice {
         LOG.log(System.Logger.Level.INFO, name + ": guest stopped (" + reason + ")");
     }
 
+    /** Whether the current or last session's ring thread has taken every packet sent to the guest (tests). */
+    boolean ringThreadTookEverySend() {
+        VsockRings rings = countedSession;
+        return rings == null || rings.tookEverySend();
+    }
+
     /** The ring counters of the current or last VMM session. */
     RingCounters counters() {
         VsockRings rings = countedSession;

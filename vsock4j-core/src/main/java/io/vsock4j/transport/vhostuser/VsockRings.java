@@ -218,6 +218,14 @@ final class VsockRings implements PacketLink, Runnable {
         }
     }
 
+    /**
+     * Whether the ring thread has taken every packet sent so far off the queue {@link #send} fills (any
+     * thread). From then on the next rx buffers are filled from all of them together (tests).
+     */
+    boolean tookEverySend() {
+        return toGuest.isEmpty();
+    }
+
     /** Chains refused from the guest's tx ring (bad headers, lengths), and packets the ring could not take. */
     long refusedPackets() {
         return refused.get();
